@@ -1,0 +1,182 @@
+"""The rules as pandera schemas, built from the form definition.
+
+All reports of a batch are checked in one vectorised ``validate(lazy=True)``
+call over a frame with one row per report: the 200 numbers (types, ranges,
+warnings on single cells), one *residual* column per equation of the linear
+rules (``left − right``, which must be 0), and the metadata fields.  Every
+failure case is then turned into a :class:`~schemas.findings.Finding` that
+names the exact cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from .catalogue import CATALOGUE
+from .findings import Finding
+from .form import FORM, Form
+from .layout import LAYOUT, parse_a1
+from .report import Report
+from .uscc import problem as uscc_problem
+from .values import coerce_text, coerce_year, format_number, is_placeholder, shown
+
+FIRST_YEAR = 2021  # the 2021 format applies to reports from this year on
+FEE_WARNING_WAN = 10_000  # 行政事业性收费 above this many 万元 looks like yuan
+TOLERANCE = 1e-6  # decimals (万元) are summed in floating point
+
+
+def _year_ok(last_year: int):
+    def check(value) -> bool:
+        year = coerce_year(value)
+        return year is not None and FIRST_YEAR <= year <= last_year
+
+    return check
+
+
+def _uscc_ok(value) -> bool:
+    text = coerce_text(value)
+    return not text or uscc_problem(text) is None
+
+
+def _text_present(value) -> bool:
+    text = coerce_text(value)
+    return bool(text) and not is_placeholder(text)
+
+
+@lru_cache(maxsize=8)
+def report_schema(last_year: int, form: Form = FORM) -> pa.DataFrameSchema:
+    """The schema of a frame of reports (see :func:`report_frame`)."""
+    columns: dict[str, pa.Column] = {}
+    for cell in form.cells:
+        checks = [pa.Check(lambda s: s >= 0, name="cell.negative")]
+        if cell.kind == "integer":
+            checks.append(pa.Check(lambda s: s % 1 == 0, name="cell.integer"))
+        if cell.table.prefix == "active" and cell.row.code == "rules":
+            checks.append(pa.Check(lambda s: s == 0, name="R2.3"))
+        if cell.code == "active.fees.amount":
+            checks.append(pa.Check(lambda s: s <= FEE_WARNING_WAN, name="fee.unit"))
+        columns[cell.code] = pa.Column(float, checks=checks, nullable=True)
+    for inst in form.rule_instances:
+        columns[inst.key] = pa.Column(
+            float, pa.Check(lambda s: s.abs() <= TOLERANCE, name=inst.rule), nullable=True
+        )
+    def field(fn, rule_id):  # empty fields are the checks' business, not pandera's null check
+        return pa.Column(object, pa.Check(fn, element_wise=True, ignore_na=False, name=rule_id), nullable=True)
+
+    columns["meta.agency"] = field(_text_present, "meta.agency")
+    columns["meta.year"] = field(_year_ok(last_year), "meta.year")
+    columns["meta.uscc"] = field(_uscc_ok, "meta.uscc")
+    for f in form.fields:
+        if f.kind == "longtext" and f.required:
+            columns[f.code] = field(_text_present, "text.empty")
+    return pa.DataFrameSchema(columns, strict=False, coerce=False)
+
+
+def numbers_frame(reports: Sequence[Report], form: Form = FORM) -> pd.DataFrame:
+    """One row per report, one float column per numeric code (NaN where unreadable)."""
+    data = np.array(
+        [[np.nan if (v := r.numbers.get(code)) is None else v for code in form.numeric_codes] for r in reports],
+        dtype=float,
+    ).reshape(len(reports), len(form.numeric_codes))
+    return pd.DataFrame(data, columns=list(form.numeric_codes))
+
+
+def residuals_frame(numbers: pd.DataFrame, form: Form = FORM) -> pd.DataFrame:
+    """``sum(left) − sum(right)`` of every rule equation; NaN where a cell is unreadable."""
+    cols = {}
+    for inst in form.rule_instances:
+        left = numbers[list(inst.left)].sum(axis=1, min_count=len(inst.left))
+        right = numbers[list(inst.right)].sum(axis=1, min_count=len(inst.right))
+        cols[inst.key] = left - right
+    return pd.DataFrame(cols, index=numbers.index)
+
+
+def report_frame(reports: Sequence[Report], form: Form = FORM) -> pd.DataFrame:
+    numbers = numbers_frame(reports, form)
+    meta = pd.DataFrame(
+        {f.code: pd.Series([r.fields.get(f.code) for r in reports], dtype=object) for f in form.fields},
+        index=numbers.index,
+    )
+    return pd.concat([numbers, residuals_frame(numbers, form), meta], axis=1)
+
+
+def check_reports(
+    reports: Sequence[Report], *, last_year: int | None = None, form: Form = FORM
+) -> list[list[Finding]]:
+    """Check a batch of reports; returns each report's findings (its own plus the rules')."""
+    out = [list(r.findings) for r in reports]
+    readable = [i for i, r in enumerate(reports) if r.readable]
+    if not readable:
+        return out
+    last_year = last_year or dt.date.today().year
+    batch = [reports[i] for i in readable]
+    frame = report_frame(batch, form)
+    try:
+        report_schema(last_year, form).validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["index"].notna()].drop_duplicates(["column", "check", "index"])
+        instances = {i.key: i for i in form.rule_instances}
+        for column, check, index, value in cases[["column", "check", "index", "failure_case"]].itertuples(
+            index=False
+        ):
+            report = batch[int(index)]
+            out[readable[int(index)]].append(
+                _finding(report, column, check, value, instances, frame.loc[int(index)], last_year, form)
+            )
+    return [sorted(f, key=_order) for f in out]
+
+
+def check_report(report: Report, **kw) -> list[Finding]:
+    return check_reports([report], **kw)[0]
+
+
+def _finding(report, column, check, value, instances, row, last_year, form) -> Finding:
+    rule_id = str(check)
+    if rule_id not in CATALOGUE:  # a dtype or schema failure: a bug in the frame, not the report
+        raise RuntimeError(f"unexpected schema failure {check!r} on {column!r}")
+    if column in instances:
+        inst = instances[column]
+        lv = float(row[list(inst.left)].sum())
+        rv = float(row[list(inst.right)].sum())
+        return report.finding(
+            rule_id,
+            inst.anchor,
+            scope=inst.scope,
+            left_cells=report.cells_text(inst.left),
+            right_cells=report.cells_text(inst.right),
+            left_value=format_number(lv),
+            right_value=format_number(rv),
+            diff=format_number(abs(lv - rv)),
+        )
+    label = report.label(column, form)
+    if rule_id == "meta.year":
+        return report.finding(
+            rule_id, column, shown=shown(value) if value not in (None, "") else "空白", first=FIRST_YEAR, last=last_year
+        )
+    if rule_id == "meta.uscc":
+        text = coerce_text(value)
+        return report.finding(rule_id, column, value=text, reason=uscc_problem(text))
+    if rule_id == "text.empty":
+        return report.finding(rule_id, column, label=form.field_by_code[column].label)
+    if rule_id == "meta.agency":
+        return report.finding(rule_id, column)
+    return report.finding(rule_id, column, label=label, value=format_number(float(value)))
+
+
+_SHEET_ORDER = {s.name: i for i, s in enumerate(LAYOUT.sheets)}
+
+
+def _order(f: Finding):
+    try:
+        row, col = parse_a1(f.cell) if f.cell else (0, 0)
+    except ValueError:
+        row, col = 0, 0
+    return (_SHEET_ORDER.get(f.sheet, -1), row, col, f.rule)

@@ -1,0 +1,47 @@
+"""Tiny fixtures: reports are built through the template writer and filled by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.form import FORM
+from schemas.uscc import complete
+
+SEED_AGENCY = "巫山工业园区管委会"
+SEED_YEAR = 2024
+SEED_USCC = complete("11500237MB1234567")  # a made-up code with a correct check character
+SEED_TEXT = {
+    "text.overview": "2024年，巫山工业园区管委会高度重视政府信息公开工作……我单位未收到政府信息公开申请。",
+    "text.problems": "政务新媒体的运营和管理水平有待提高。",
+    "text.other": "无。",
+}
+
+
+def zeros() -> dict[str, float]:
+    return {code: 0 for code in FORM.numeric_codes}
+
+
+@pytest.fixture
+def build(tmp_path):
+    """``build(name, **overrides)`` → path of a filled report (the seed's, all zero, by default).
+
+    ``overrides`` maps codes to values; ``None`` leaves a cell empty.  Keyword
+    ``skip_totals=True`` leaves the template's total formulas in place.
+    """
+    from flows.xlsx import write_template
+
+    def _build(name: str = "report.xlsx", values: dict | None = None, *, skip_totals: bool = False,
+               agency: str = SEED_AGENCY, year: int | None = SEED_YEAR, uscc: str = SEED_USCC, **fields):
+        filled = zeros()
+        if skip_totals:
+            for code in FORM.sums:
+                filled.pop(code)
+        filled.update(SEED_TEXT)
+        filled.update(values or {})
+        filled.update(fields)
+        filled = {k: v for k, v in filled.items() if v is not None}
+        path = tmp_path / name
+        write_template(path, year=year, agency=agency, uscc=uscc, values=filled)
+        return path
+
+    return _build
