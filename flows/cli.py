@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import UserError
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
@@ -38,9 +40,25 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", metavar="FILE", help="年报文件（.xlsx）或文件夹")
     c.add_argument("--json", action="store_true", help="以 JSON 输出全部问题")
 
-    d = sub.add_parser("demo", help="生成示例县的年报并校验", description="在收件夹中放入巫山县示例单位的年报，并逐份校验。")
-    d.add_argument("--inbound", metavar="DIR", help="收件文件夹（默认 inbound/）")
-    d.add_argument("--outbound", metavar="DIR", help="输出文件夹（默认 outbound/）")
+    def folders(cmd, roster=True):
+        cmd.add_argument("--inbound", metavar="DIR", help="收件文件夹（默认 inbound/，或环境变量 NIANBAO_INBOUND）")
+        cmd.add_argument("--outbound", metavar="DIR", help="输出文件夹（默认 outbound/，或 NIANBAO_OUTBOUND）")
+        if roster:
+            cmd.add_argument("--roster", metavar="FILE", help="单位名单（CSV 或 xlsx，列：单位名称,统一社会信用代码）")
+
+    r = sub.add_parser("run", help="处理收件夹：校验、归档、汇总、生成报告", description="运行一次：收件校验，然后生成相关年度的汇总和报告。")
+    folders(r)
+    r.add_argument("--year", type=int, metavar="Y", help="只汇总该年度（默认：本次涉及的所有年度）")
+    r.add_argument("--settle", type=float, metavar="SECONDS", help="修改时间在此秒数内的文件视为仍在写入，留待下次（默认 5）")
+
+    sv = sub.add_parser("serve", help="常驻运行：定时检查收件夹（Prefect 服务）",
+                        description="启动（或连接）Prefect 服务，按固定间隔处理收件夹；Prefect 界面中可查看每次运行。")
+    folders(sv)
+    sv.add_argument("--interval", type=int, default=300, metavar="SECONDS", help="检查间隔秒数（默认 300）")
+    sv.add_argument("--port", type=int, default=4200, help="本机 Prefect 服务端口（默认 4200）")
+
+    d = sub.add_parser("demo", help="用巫山县示例数据演示完整流程", description="生成示例县的名单和各单位年报，放入收件夹，然后运行完整流程。")
+    folders(d)
     d.add_argument("--year", type=int, default=2024, metavar="Y", help="报告年度（默认 2024）")
     return p
 
@@ -100,16 +118,88 @@ def render_text(results) -> str:
     return "\n".join(lines)
 
 
-def cmd_demo(args) -> int:
-    from .demo import run_demo
+def _settings(args):
     from .settings import load
 
-    settings = load().with_overrides(inbound=args.inbound, outbound=args.outbound)
-    print(run_demo(settings.inbound, settings.outbound, args.year))
+    return load().with_overrides(
+        inbound=getattr(args, "inbound", None), outbound=getattr(args, "outbound", None),
+        roster=getattr(args, "roster", None),
+    )
+
+
+def _check_roster(settings) -> None:
+    from .roster import load_roster
+
+    roster = load_roster(settings.roster)  # a RosterError is a UserError: its message is shown
+    if not roster.entries:
+        print(f"提示：没有找到单位名单 {settings.roster}，将按实际报送的单位汇总，无法列出未报送单位。", file=sys.stderr)
+
+
+def _run_pipeline(settings, *, year=None, settle=None) -> dict:
+    from .settings import configure_prefect
+
+    configure_prefect(settings)
+    print("正在启动本地 Prefect 并处理收件夹……", file=sys.stderr, flush=True)
+    from .pipeline import flow_parameters, nianbao_run
+
+    extra = {"year": year}
+    if settle is not None:
+        extra["settle_seconds"] = settle
+    return nianbao_run(**flow_parameters(settings, **extra))
+
+
+def render_summary(summary: dict, settings) -> str:
+    lines = [
+        f"收件：新收 {summary['new']} 份（通过 {summary['accepted']}，未通过 {summary['rejected']}），"
+        f"重复 {summary['duplicates']} 份" + (f"，补完上次未完成的归档 {summary['resumed']} 份" if summary["resumed"] else "")
+        + "。"
+    ]
+    if summary["waiting"]:
+        lines.append(f"仍在写入、留待下次处理：{'、'.join(summary['waiting'])}")
+    for y in summary["years"]:
+        state = "已更新" if y["rebuilt"] else "无变化"
+        line = (f"{y['year']} 年度（{state}）：已通过 {y['accepted']}，未通过 {y['rejected']}，未报送 {y['missing']}")
+        if y["unlisted"]:
+            line += f"，不在名单中 {y['unlisted']}"
+        lines.append(line + f"。汇总页面：{y['index']}")
+        if y["rollup_findings"]:
+            lines.append(f"  注意：汇总表复核发现 {y['rollup_findings']} 个问题，请查看汇总页面并报告维护人员。")
+    if not summary["years"]:
+        lines.append("没有任何年度的报告。请把填好的年报（.xlsx）放入收件夹：" + str(settings.inbound))
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    settings = _settings(args)
+    _check_roster(settings)
+    if args.settle is not None and args.settle < 0:
+        raise UsageError("--settle 不能为负数")
+    summary = _run_pipeline(settings, year=args.year, settle=args.settle)
+    print(render_summary(summary, settings))
     return EXIT_OK
 
 
-COMMANDS = {"template": cmd_template, "check": cmd_check, "demo": cmd_demo}
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    settings = _settings(args)
+    _check_roster(settings)
+    if args.interval < 10:
+        raise UsageError("--interval 至少 10 秒")
+    return serve(settings, interval=args.interval, port=args.port)
+
+
+def cmd_demo(args) -> int:
+    from .demo import prepare_demo
+
+    settings = _settings(args)
+    print(prepare_demo(settings, args.year))
+    summary = _run_pipeline(settings, year=args.year, settle=0)
+    print(render_summary(summary, settings))
+    return EXIT_OK
+
+
+COMMANDS = {"template": cmd_template, "check": cmd_check, "run": cmd_run, "serve": cmd_serve, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"nianbao {args.command}：{exc}", file=sys.stderr)
         return EXIT_USAGE
+    except UserError as exc:
+        print(f"nianbao {args.command}：{exc}", file=sys.stderr)
+        return EXIT_FINDINGS
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130

@@ -1,12 +1,20 @@
-"""``nianbao demo``: a sample county's reports dropped in the inbound folder, then checked."""
+"""``nianbao demo``: a sample county's roster and reports, ready for the pipeline."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .checking import check_files
-from .sample import COUNTY, sample_reports
+from .errors import UserError
+
+from .files import write_atomic
+from .roster import Entry, write_roster_csv
+from .sample import COUNTY, roster, sample_reports
+from .settings import Settings
 from .xlsx import write_template
+
+
+class DemoError(UserError):
+    """The demo would overwrite the county's own files; the message says so in Chinese."""
 
 
 def write_sample(inbound: Path, year: int = 2024, seed: int = 2024) -> list[Path]:
@@ -20,18 +28,15 @@ def write_sample(inbound: Path, year: int = 2024, seed: int = 2024) -> list[Path
     return paths
 
 
-def run_demo(inbound: Path, outbound: Path, year: int = 2024) -> str:
-    """Write a blank template and the sample reports, check them; returns a summary."""
-    outbound.mkdir(parents=True, exist_ok=True)
-    template = outbound / f"年报模板-{year}.xlsx"
+def prepare_demo(settings: Settings, year: int = 2024) -> str:
+    """Roster, blank template and the sample reports; returns what was written, in Chinese."""
+    roster_bytes = write_roster_csv([Entry(a.name, a.uscc) for a in roster()])
+    if settings.roster.exists() and settings.roster.read_bytes() != roster_bytes:
+        raise DemoError(f"名单文件 {settings.roster} 已存在且不是示例名单，演示不会覆盖它。请在另一个文件夹中运行演示，或用 --roster 指定别的路径。")
+    write_atomic(settings.roster, roster_bytes)
+    template = settings.outbound / f"年报模板-{year}.xlsx"
+    template.parent.mkdir(parents=True, exist_ok=True)
     write_template(template, year=year)
-    paths = write_sample(inbound, year)
-    results = check_files([str(p) for p in paths])
-    rejected = [r for r in results if r.rejected]
-    lines = [f"{COUNTY}示例：{len(paths)} 份年报已放入 {inbound}/，空白模板：{template}", ""]
-    for r in rejected:
-        lines.append(f"未通过：{Path(r.file).name}")
-        lines.extend(f"  {f.where} [{f.rule}] {f.message}" for f in r.findings if f.is_error)
-    lines.append("")
-    lines.append(f"校验完成：{len(results) - len(rejected)} 份通过，{len(rejected)} 份未通过。")
-    return "\n".join(lines)
+    paths = write_sample(settings.inbound, year)
+    return (f"{COUNTY}示例：名单 {len(roster())} 个单位（{settings.roster}），"
+            f"{len(paths)} 份年报已放入 {settings.inbound}/，空白模板：{template}")

@@ -64,3 +64,14 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         county_uscc=env.get("NIANBAO_COUNTY_USCC", ""),
         max_file_mb=int(env.get("NIANBAO_MAX_FILE_MB", DEFAULT_MAX_FILE_MB)),
     )
+
+
+def configure_prefect(settings: Settings) -> None:
+    """Quiet, local, dependable defaults; anything already set in the environment wins."""
+    env = os.environ
+    env.setdefault("PREFECT_HOME", str(settings.prefect_home.resolve()))
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # else: "database is locked" tracebacks
+    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)

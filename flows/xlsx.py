@@ -12,20 +12,28 @@ a report by name whatever the visual layout: :func:`fill_workbook` does that.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
+import numbers
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import BinaryIO
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from schemas.catalogue import CATALOGUE, SEVERITY_LABELS
+from schemas.catalogue import CATALOGUE, ERROR, SEVERITY_LABELS
+from schemas.findings import Finding
 from schemas.form import (
     COVER_SHEET,
     FORM,
@@ -39,7 +47,7 @@ from schemas.form import (
 )
 from schemas.layout import LAYOUT, SheetLayout, a1, column_letter
 
-__all__ = ["write_template", "fill_workbook", "template_bytes"]
+__all__ = ["write_template", "fill_workbook", "template_bytes", "write_feedback", "write_rollup"]
 
 # --------------------------------------------------------------------------
 # Styles
@@ -143,6 +151,37 @@ def _instruction_sections() -> list[tuple[str, list[str]]]:
 # --------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters that make spreadsheet software treat typed text as a formula."""
+
+MAX_CELL_TEXT = 32_767  # Excel's limit on the characters of one cell
+
+
+def _clean_text(value: object) -> str:
+    """``value`` as text a worksheet can hold: no XML-illegal control characters, not too long."""
+    text = value if isinstance(value, str) else str(value)
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_CELL_TEXT]
+
+
+def _write_text(cell, value: object) -> None:
+    """Write ``value`` into ``cell`` as text, never as a formula (or an error value).
+
+    openpyxl turns a string starting with ``=`` into a formula and ``#N/A`` into
+    an error; text written here stays a string whatever it starts with.  Text
+    that a spreadsheet would take for a formula when typed (``=`` ``+`` ``-``
+    ``@``) also gets Excel's quote prefix, so that editing the cell keeps it text.
+    ``None`` empties the cell.
+    """
+    if value is None:
+        cell.value = None
+        return
+    text = _clean_text(value)
+    cell.value = text
+    cell.data_type = "s"
+    if text.startswith(FORMULA_PREFIXES):
+        cell.quotePrefix = True
 
 
 def _text_width(text: str) -> float:
@@ -517,9 +556,10 @@ def _set_value(wb: Workbook, code: str, value: object) -> None:
     if sheet not in wb.sheetnames:
         raise KeyError(f"defined name {code!r} points to a missing sheet {sheet!r}")
     cell = wb[sheet][coord.replace("$", "").split(":")[0]]
-    cell.value = value
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text, never a formula: values are data, not code
+    if isinstance(value, str):
+        _write_text(cell, value)  # text, never a formula: values are data, not code
+    else:
+        cell.value = value
 
 
 def write_template(
@@ -536,6 +576,17 @@ def write_template(
     ``agency`` and ``uscc`` pre-fill the cover; ``values`` (code → value)
     are written into the named cells, overwriting the formulas of totals.
     """
+    _build_template(year=year, agency=agency, uscc=uscc, values=values).save(target)
+
+
+def _build_template(
+    *,
+    year: int | None = None,
+    agency: str = "",
+    uscc: str = "",
+    values: Mapping[str, object] | None = None,
+) -> Workbook:
+    """The template workbook of :func:`write_template`, not yet saved."""
     wb = Workbook()
     instructions = wb.active
     instructions.title = INSTRUCTIONS_SHEET
@@ -570,7 +621,7 @@ def write_template(
     wb.custom_doc_props.append(
         StringProperty(name="nianbao.template_version", value=TEMPLATE_VERSION)
     )
-    wb.save(target)
+    return wb
 
 
 def template_bytes(**kw) -> bytes:
@@ -590,3 +641,394 @@ def fill_workbook(source, target, values: Mapping[str, object]) -> None:
     for code, value in values.items():
         _set_value(wb, code, value)
     wb.save(target)
+
+
+# --------------------------------------------------------------------------
+# Feedback to an agency: its own workbook, annotated, behind a list of findings
+# --------------------------------------------------------------------------
+
+FEEDBACK_SHEET = "问题清单"
+FEEDBACK_AUTHOR = "nianbao"
+FEEDBACK_HINT = "红色为错误，必须修改后重新提交；深黄色为警告，请核实。"
+FEEDBACK_HINT_CELLS = "点击“单元格”一栏可跳转到相应单元格，单元格上的批注说明了问题和修改方法。"
+FEEDBACK_HINT_NO_WORKBOOK = "未能在原工作簿的单元格上标注问题，请按下表逐项核对。"
+FEEDBACK_NONE = "未发现问题。"
+
+ERROR_COLOUR = "FFC7CE"  # Excel's "bad" red
+WARNING_COLOUR = "FFD966"  # a deeper yellow than the template's FFF2CC input cells
+ERROR_FILL = PatternFill("solid", fgColor=ERROR_COLOUR)
+WARNING_FILL = PatternFill("solid", fgColor=WARNING_COLOUR)
+LINK_FONT = Font(name=FONT_NAME, size=11, color="0563C1", underline="single")
+
+_FEEDBACK_COLUMNS = (("序号", 6.0), ("级别", 8.0), ("工作表", 12.0), ("单元格", 10.0), ("规则", 18.0), ("问题说明", 72.0))
+_HEADER_ROW = 3  # title, hint, then the table
+
+COMMENT_WIDTH = 360  # px
+COMMENT_CHAR = 6.5  # px per _text_width unit at the comments' 9 pt
+COMMENT_LINE = 15  # px
+MAX_ROW, MAX_COL = 1_048_576, 16_384
+
+
+def _fill_for(severity: str) -> PatternFill:
+    return ERROR_FILL if severity == ERROR else WARNING_FILL
+
+
+def _is_our_fill(fill) -> bool:
+    colour = getattr(getattr(fill, "fgColor", None), "rgb", None)
+    return (
+        getattr(fill, "fill_type", None) == "solid"
+        and isinstance(colour, str)
+        and colour[-6:].upper() in (ERROR_COLOUR, WARNING_COLOUR)
+    )
+
+
+def _location(sheet: str, coord: str) -> str:
+    """An internal hyperlink location: ``'表三'!D5`` (quotes in the name doubled)."""
+    return "'" + sheet.replace("'", "''") + "'!" + coord
+
+
+def _worksheet(wb: Workbook, sheet: str) -> Worksheet | None:
+    """The worksheet called ``sheet`` (not a chartsheet, not our own list), if any."""
+    if not sheet or sheet == FEEDBACK_SHEET or sheet not in wb.sheetnames:
+        return None
+    ws = wb[sheet]
+    return ws if isinstance(ws, Worksheet) else None
+
+
+def _target_cell(ws: Worksheet, cell: str) -> tuple[int, int] | None:
+    """(row, col) a finding's cell is shown at: a range's first cell, a merge's top-left."""
+    try:
+        min_col, min_row, _, _ = range_boundaries(cell.replace("$", "").strip())
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not (min_row and min_col and 1 <= min_row <= MAX_ROW and 1 <= min_col <= MAX_COL):
+        return None
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row <= min_row <= merged.max_row and merged.min_col <= min_col <= merged.max_col:
+            return merged.min_row, merged.min_col
+    return min_row, min_col
+
+
+def _template_fill(sheet: str, row: int, col: int) -> PatternFill:
+    """The fill the template gives the cell (what a stale feedback fill is reset to)."""
+    layout = LAYOUT.by_name.get(sheet)
+    if layout is None:
+        return PatternFill()
+    for code, (r, c) in layout.inputs.items():
+        if (r, c) == (row, col):
+            return _input_style(code)["fill"]
+    for t in layout.texts:
+        if (t.row, t.col) == (row, col):
+            role = "section" if layout.name == TEXT_SHEET and t.role == "label" else t.role
+            return _TEXT_STYLES.get(role, {}).get("fill") or PatternFill()
+    return PatternFill()
+
+
+def _clear_previous_feedback(wb: Workbook) -> None:
+    """Remove what an earlier feedback left in a resubmitted feedback workbook.
+
+    Agencies often correct the feedback workbook itself and send it back: its
+    问题清单 sheet, our comments and our red/yellow fills would otherwise stay
+    on cells that are now right.  A cell carrying our comment and our fill gets
+    the template's fill back (agencies cannot change fills on the protected
+    sheets, so such a fill is ours).
+    """
+    if FEEDBACK_SHEET in wb.sheetnames:
+        wb.remove(wb[FEEDBACK_SHEET])
+    for ws in wb.worksheets:
+        for cell in [c for c in ws._cells.values() if c.comment is not None]:
+            if cell.comment.author != FEEDBACK_AUTHOR:
+                continue
+            cell.comment = None
+            if _is_our_fill(cell.fill):
+                cell.fill = _template_fill(ws.title, cell.row, cell.column)
+
+
+def _comment(findings: list[Finding], previous: Comment | None) -> Comment:
+    """One comment for a cell: every finding's "[rule] message", errors first."""
+    ordered = sorted(findings, key=lambda f: f.severity != ERROR)
+    lines = [f"[{f.rule}] {f.severity_label}：{f.message}" for f in ordered]
+    if previous is not None and previous.author != FEEDBACK_AUTHOR and previous.text:
+        lines.append(f"（原批注）{previous.text}")
+    text = _clean_text("\n".join(lines))
+    usable = (COMMENT_WIDTH - 12) / COMMENT_CHAR
+    height = _lines(text, usable + 1.0) * COMMENT_LINE + 16
+    return Comment(text, FEEDBACK_AUTHOR, height=min(max(height, 60), 900), width=COMMENT_WIDTH)
+
+
+def _annotate(wb: Workbook, findings: Sequence[Finding]) -> dict[int, tuple[str, bool]]:
+    """Fill and comment every cell a finding points at.
+
+    Returns finding index → (hyperlink location, whether it is the cell or only the sheet).
+    """
+    links: dict[int, tuple[str, bool]] = {}
+    by_cell: dict[tuple[str, int, int], list[Finding]] = {}
+    for i, f in enumerate(findings):
+        ws = _worksheet(wb, f.sheet)
+        if ws is None:
+            continue
+        place = _target_cell(ws, f.cell) if f.cell else None
+        if place is None:
+            links[i] = (_location(ws.title, "A1"), False)  # the sheet at least
+            continue
+        links[i] = (_location(ws.title, a1(*place)), True)
+        by_cell.setdefault((ws.title, *place), []).append(f)
+    for (sheet, row, col), found in by_cell.items():
+        cell = wb[sheet].cell(row=row, column=col)
+        cell.fill = ERROR_FILL if any(f.severity == ERROR for f in found) else WARNING_FILL
+        previous = cell.comment
+        cell.comment = None
+        cell.comment = _comment(found, previous)
+    return links
+
+
+def _write_findings_sheet(
+    ws: Worksheet, findings: Sequence[Finding], title: str, links: Mapping[int, tuple[str, bool]] | None
+) -> None:
+    """The 问题清单 sheet: title, hint, then one row per finding."""
+    ncols = len(_FEEDBACK_COLUMNS)
+    widths = {i + 1: w for i, (_, w) in enumerate(_FEEDBACK_COLUMNS)}
+    for c, w in widths.items():
+        ws.column_dimensions[column_letter(c)].width = w
+    full = _span_width(widths, 1, ncols)
+
+    hint = FEEDBACK_HINT + (FEEDBACK_HINT_CELLS if links is not None else FEEDBACK_HINT_NO_WORKBOOK)
+    for row, text, font, alignment in ((1, title, TITLE_FONT, CENTRE), (2, hint, BODY_FONT, LEFT)):
+        cell = ws.cell(row=row, column=1)
+        _write_text(cell, text)
+        _style(cell, font=font, alignment=alignment)
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
+        scale = font.size / 11
+        ws.row_dimensions[row].height = round(
+            max(MIN_TABLE_ROW, _lines(_clean_text(text), full / scale) * LINE_HEIGHT * scale + ROW_PADDING), 1
+        )
+
+    for i, (name, _) in enumerate(_FEEDBACK_COLUMNS):
+        cell = ws.cell(row=_HEADER_ROW, column=i + 1)
+        _write_text(cell, name)
+        _style(cell, font=HEADER_FONT, alignment=CENTRE, border=GRID, fill=HEADER_FILL)
+    ws.row_dimensions[_HEADER_ROW].height = MIN_TABLE_ROW
+
+    row = _HEADER_ROW
+    for i, f in enumerate(findings):
+        row += 1
+        label = SEVERITY_LABELS.get(f.severity, f.severity)
+        values = (i + 1, label, f.sheet, f.cell, f.rule, f.message)
+        fill = _fill_for(f.severity)
+        for j, value in enumerate(values):
+            cell = ws.cell(row=row, column=j + 1)
+            if isinstance(value, int):
+                cell.value = value
+            else:
+                _write_text(cell, value)
+            _style(cell, font=BODY_FONT, alignment=LEFT if j == ncols - 1 else CENTRE, border=GRID, fill=fill)
+        if links and i in links:
+            # the 单元格 column links to the cell; a finding about a whole sheet links from 工作表
+            location, to_cell = links[i]
+            cell = ws.cell(row=row, column=4 if to_cell else 3)
+            tip = _clean_text(f"转到 {f.where or f.sheet}")[:255]
+            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=location, tooltip=tip)
+            cell.font = LINK_FONT
+        need = max(_lines(_clean_text(v), widths[j + 1]) for j, v in enumerate(values))
+        ws.row_dimensions[row].height = round(max(MIN_TABLE_ROW, need * LINE_HEIGHT + ROW_PADDING), 1)
+    if not findings:
+        row += 1
+        cell = ws.cell(row=row, column=1)
+        _write_text(cell, FEEDBACK_NONE)
+        _style(cell, font=BODY_FONT, alignment=CENTRE)
+        for c in range(1, ncols + 1):
+            ws.cell(row=row, column=c).border = GRID
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
+        ws.row_dimensions[row].height = MIN_TABLE_ROW
+    else:
+        ws.auto_filter.ref = f"A{_HEADER_ROW}:{a1(row, ncols)}"
+    ws.freeze_panes = a1(_HEADER_ROW + 1, 1)
+    _print_setup(ws, landscape=True, last_row=row, last_col=ncols)
+    ws.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
+
+
+def _select_only(wb: Workbook, index: int) -> None:
+    for i, sheet in enumerate(wb._sheets):  # worksheets (views) and chartsheets (sheetViews) alike
+        views = getattr(sheet, "views", None) or getattr(sheet, "sheetViews", None)
+        for view in getattr(views, "sheetView", None) or []:
+            view.tabSelected = i == index
+    wb.active = index
+    for view in wb.views or []:
+        view.firstSheet = 0
+
+
+def _annotated(original: bytes, findings: Sequence[Finding], title: str) -> bytes:
+    """The agency's workbook with the list sheet first and its cells annotated."""
+    wb = load_workbook(io.BytesIO(original))
+    _clear_previous_feedback(wb)
+    links = _annotate(wb, findings)
+    ws = wb.create_sheet(FEEDBACK_SHEET, 0)
+    _write_findings_sheet(ws, findings, title, links)
+    _select_only(wb, 0)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _list_only(findings: Sequence[Finding], title: str) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = FEEDBACK_SHEET
+    _write_findings_sheet(ws, findings, title, None)
+    wb.properties.title = _clean_text(title)[:255]
+    wb.properties.creator = FEEDBACK_AUTHOR
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _save_bytes(data: bytes, target) -> None:
+    if hasattr(target, "write"):
+        target.write(data)
+    else:
+        Path(target).write_bytes(data)
+
+
+def write_feedback(original: bytes | None, findings: Sequence[Finding], target, *, title: str) -> None:
+    """Write the feedback workbook for one submitted file to ``target`` (a path or binary file object).
+
+    With ``original`` (the bytes of the agency's .xlsx), the result is that
+    workbook with a first sheet 问题清单 listing the findings (each linked to its
+    cell) and every cell a finding points at filled red (error) or yellow
+    (warning) with one comment giving the rule and the message.  Without it, or
+    when openpyxl cannot load or re-save it, the result holds the list only.
+    The original bytes are only read; all text is written as text.
+    """
+    data = None
+    if original is not None:
+        try:
+            data = _annotated(original, findings, title)
+        except Exception:  # noqa: BLE001 - any workbook openpyxl cannot handle gets the list alone
+            data = None
+    if data is None:
+        data = _list_only(findings, title)
+    _save_bytes(data, target)
+
+
+# --------------------------------------------------------------------------
+# The county rollup: the template, filled with the totals, plus plain tables
+# --------------------------------------------------------------------------
+
+_INVALID_SHEET_CHARS = set("[]:*?/\\")
+TEXT_COLUMN_WIDTH = (10.0, 50.0)  # min, max
+NUMBER_COLUMN_WIDTH = (8.0, 18.0)
+FIT_COLUMNS = 12  # a table this wide or narrower is printed fitted to the page width
+
+
+def _cell_value(value: object) -> object:
+    """What a data cell holds: numbers stay numbers, non-finite numbers are empty."""
+    if value is None or isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        return value
+    if isinstance(value, numbers.Real):
+        try:
+            return value if math.isfinite(float(value)) else None
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return _clean_text(value)
+
+
+def _display(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _check_sheet_name(name: str, taken: set[str]) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"empty sheet name: {name!r}")
+    if len(name) > 31 or _INVALID_SHEET_CHARS & set(name) or name.startswith("'") or name.endswith("'"):
+        raise ValueError(f"not a valid Excel sheet name: {name!r}")
+    if name.casefold() in taken:
+        raise ValueError(f"duplicate sheet name: {name!r}")
+    taken.add(name.casefold())
+
+
+def _write_table_sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A plain table: bold filled header, rows below, frozen header, filter, fitted widths."""
+    ncols = max([len(header)] + [len(r) for r in rows]) if (header or rows) else 0
+    width_need = [_text_width(_clean_text(h)) * 1.1 + 2 if h is not None else 0.0 for h in header]
+    width_need += [0.0] * (ncols - len(width_need))
+    is_text = [False] * ncols
+    for c, name in enumerate(header, start=1):
+        cell = ws.cell(row=1, column=c)
+        _write_text(cell, name)
+        _style(cell, font=HEADER_FONT, alignment=CENTRE, border=GRID, fill=HEADER_FILL)
+    cleaned = []
+    for r, raw in enumerate(rows, start=2):
+        out = []
+        for c, value in enumerate(raw, start=1):
+            value = _cell_value(value)
+            out.append(value)
+            cell = ws.cell(row=r, column=c)
+            cell.font = BODY_FONT
+            if isinstance(value, str):
+                if value:
+                    _write_text(cell, value)
+                    is_text[c - 1] = True
+            else:
+                cell.value = value
+            width_need[c - 1] = max(width_need[c - 1], _text_width(_display(value)) + 2)
+        cleaned.append(out)
+        for c in range(1, ncols + 1):
+            ws.cell(row=r, column=c).border = GRID
+    widths: dict[int, float] = {}
+    for c in range(1, ncols + 1):
+        low, high = TEXT_COLUMN_WIDTH if is_text[c - 1] else NUMBER_COLUMN_WIDTH
+        widths[c] = round(min(max(width_need[c - 1], low), high), 1)
+        ws.column_dimensions[column_letter(c)].width = widths[c]
+    body = Alignment(vertical="center", wrap_text=True)
+    for r, values in enumerate(cleaned, start=2):
+        lines = 1
+        for c, value in enumerate(values, start=1):
+            if isinstance(value, str) and value:
+                ws.cell(row=r, column=c).alignment = body
+                lines = max(lines, _lines(value, widths[c]))
+        if lines > 1:
+            ws.row_dimensions[r].height = round(lines * LINE_HEIGHT + ROW_PADDING, 1)
+    if header:
+        lines = max((_lines(_clean_text(h), widths[c]) for c, h in enumerate(header, start=1) if h is not None),
+                    default=1)
+        ws.row_dimensions[1].height = round(max(MIN_TABLE_ROW, lines * LINE_HEIGHT + ROW_PADDING), 1)
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{a1(max(1, len(rows) + 1), ncols)}"
+        ws.print_title_rows = "1:1"
+    if ncols <= FIT_COLUMNS:
+        _print_setup(ws, landscape=ncols > 6, last_row=max(1, len(rows) + 1), last_col=max(ncols, 1))
+    else:  # too wide to shrink onto one page width: print as is, header on every page
+        ws.page_setup.paperSize = PAPER_A4
+        ws.page_setup.orientation = "landscape"
+
+
+def write_rollup(
+    target,
+    *,
+    values: Mapping[str, object],
+    extra_sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]],
+) -> None:
+    """Write the county rollup to ``target`` (a path or binary file object).
+
+    The rollup is the template itself — same sheets, defined names, labels and
+    protection — with ``values`` (code → value) written into the named cells,
+    followed by ``extra_sheets``: (sheet name, header, rows) tables, unprotected.
+    Non-finite numbers (NaN) are written as empty cells; text is always text.
+    """
+    wb = _build_template(values={code: _cell_value(v) for code, v in values.items()})
+    taken = {name.casefold() for name in wb.sheetnames}
+    for name, header, rows in extra_sheets:
+        _check_sheet_name(name, taken)
+        _write_table_sheet(wb.create_sheet(name), list(header), [list(r) for r in rows])
+    wb.save(target)
+
+
+def read_rows(source) -> list[list[object]]:
+    """The values of the first sheet of a workbook (a roster), row by row."""
+    wb = load_workbook(source, read_only=True, data_only=True)
+    try:
+        return [list(row) for row in wb.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        wb.close()

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+# Prefect reads its settings at import: a private home, no telemetry, quiet logs.
+_PREFECT_HOME = Path(__file__).resolve().parents[1] / "var" / "test-prefect"
+_PREFECT_HOME.mkdir(parents=True, exist_ok=True)
+os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
+os.environ.pop("PREFECT_API_URL", None)
 
 from schemas.form import FORM
 from schemas.uscc import complete
@@ -45,3 +57,12 @@ def build(tmp_path):
         return path
 
     return _build
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect API for the end-to-end flow tests (about 15 s, once)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

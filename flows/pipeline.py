@@ -1,0 +1,114 @@
+"""The Prefect flow: each task calls one plain function; the flow only puts them in order.
+
+Call :func:`flows.settings.configure_prefect` before importing this module:
+Prefect reads its settings from the environment once, at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from .intake import intake
+from .ledger import Ledger
+from .rollup import publish_year
+from .roster import load_roster
+from .settings import Settings
+
+FLOW_NAME = "nianbao-run"
+DEPLOYMENT_NAME = "inbound-poll"
+
+
+@dataclass
+class RunSummary:
+    new: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    resumed: int = 0
+    waiting: list[str] = field(default_factory=list)
+    years: list[dict] = field(default_factory=list)  # per year: counts and where the outputs are
+
+
+def settings_from(inbound: str, outbound: str, state: str, roster: str, county: str, county_uscc: str,
+                  max_file_mb: int) -> Settings:
+    return Settings(Path(inbound), Path(outbound), Path(state), Path(roster), county, county_uscc, max_file_mb)
+
+
+def _summarise_intake(result) -> RunSummary:
+    return RunSummary(
+        new=result.count("accepted") + result.count("rejected"),
+        accepted=result.count("accepted"),
+        rejected=result.count("rejected"),
+        duplicates=result.count("duplicate"),
+        resumed=result.count("resumed"),
+        waiting=result.waiting,
+    )
+
+
+def _summarise_year(y) -> dict:
+    return {
+        "year": y.year,
+        "rebuilt": y.rebuilt,
+        "accepted": y.count("accepted"),
+        "rejected": y.count("rejected"),
+        "missing": y.count("missing"),
+        "unlisted": sum(1 for s in y.statuses if not s.on_roster),
+        "index": str(y.outdir / "index.html"),
+        "rollup_findings": len(y.rollup_findings),
+    }
+
+
+@task(name="intake", cache_policy=NO_CACHE)
+def intake_task(settings: Settings, settle_seconds: float, default_year: int | None):
+    return intake(settings, settle_seconds=settle_seconds, default_year=default_year)
+
+
+@task(name="years", cache_policy=NO_CACHE)
+def years_task(settings: Settings, year: int | None) -> list[int]:
+    if year is not None:
+        return [year]
+    with Ledger(settings.ledger) as ledger:
+        return ledger.years()
+
+
+@task(name="publish-year", cache_policy=NO_CACHE)
+def publish_task(settings: Settings, year: int, with_reports: bool) -> dict:
+    return _summarise_year(publish_year(settings, year, load_roster(settings.roster), with_reports=with_reports))
+
+
+@flow(name=FLOW_NAME, log_prints=False)
+def nianbao_run(
+    inbound: str = "inbound",
+    outbound: str = "outbound",
+    state: str = "var",
+    roster: str = "roster.csv",
+    county: str = "巫山县",
+    county_uscc: str = "",
+    max_file_mb: int = 20,
+    year: int | None = None,
+    settle_seconds: float = 5.0,
+    with_reports: bool = True,
+) -> dict:
+    """One intake pass over the inbound folder, then the outputs of every year touched (or of ``year``)."""
+    settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb)
+    summary = _summarise_intake(intake_task(settings, settle_seconds, year))
+    for y in years_task(settings, year):
+        summary.years.append(publish_task(settings, y, with_reports))
+    return summary.__dict__
+
+
+def flow_parameters(settings: Settings, **extra) -> dict:
+    return {
+        "inbound": str(settings.inbound.resolve()),
+        "outbound": str(settings.outbound.resolve()),
+        "state": str(settings.state.resolve()),
+        "roster": str(settings.roster.resolve()),
+        "county": settings.county,
+        "county_uscc": settings.county_uscc,
+        "max_file_mb": settings.max_file_mb,
+        **extra,
+    }

@@ -1,0 +1,243 @@
+"""The county rollup of a report year, and every output the office and reviewers read.
+
+For a year: each agency's *current* submission is its latest accepted one
+(else its latest rejected one); the county total of each of the 200 cells is
+the sum over the current accepted reports of the agencies in scope (the
+roster's, or every submitter's when there is no roster).  The rollup is
+written in the template's own layout and checked again with the same rules.
+
+Outputs of year Y under the outbound folder: ``Y/rollup.xlsx``,
+``Y/status.csv``, ``Y/findings.csv``, ``Y/feedback/``, ``Y/reports/`` (Data
+Docs) and ``Y/index.html``.  They are rebuilt only when what they depend on
+changed (a fingerprint of the submissions, the roster and the settings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas.checks import check_report, numbers_frame
+from schemas.findings import Finding
+from schemas.form import FORM, TEMPLATE_VERSION
+from schemas.report import Report
+
+from .files import atomic_path, csv_bytes, write_atomic
+from .intake import safe_name
+from .ledger import Ledger, Submission
+from .reader import read_report
+from .roster import Roster, name_key
+from .settings import Settings
+
+ACCEPTED, REJECTED, MISSING = "accepted", "rejected", "missing"
+STATUS_LABELS = {ACCEPTED: "已通过", REJECTED: "未通过", MISSING: "未报送"}
+STATUS_COLUMNS = ("agency", "uscc", "status", "file", "sha256", "received_at", "errors", "warnings")
+FINDING_COLUMNS = ("file", "agency", "sheet", "cell", "code", "rule", "severity", "message")
+FINGERPRINT_FILE = ".fingerprint"
+
+
+@dataclass
+class AgencyStatus:
+    agency: str
+    uscc: str
+    status: str
+    on_roster: bool
+    current: Submission | None = None
+    history: list[Submission] = field(default_factory=list)
+
+    @property
+    def in_rollup(self) -> bool:
+        return self.status == ACCEPTED and self.on_roster
+
+
+@dataclass
+class YearResult:
+    year: int
+    statuses: list[AgencyStatus]
+    totals: dict[str, float]
+    rollup_findings: list[Finding]
+    outdir: Path
+    rebuilt: bool
+    reports_index: Path | None = None
+    expectation_failures: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.statuses if s.status == status and s.on_roster)
+
+
+def agency_statuses(submissions: list[Submission], roster: Roster) -> list[AgencyStatus]:
+    """Every roster agency (accepted, rejected or missing), then submitters not on the roster."""
+    groups: dict[str, list[Submission]] = {}
+    listed: dict[str, tuple[str, str, bool]] = {e.name: (e.name, e.uscc, True) for e in roster.entries}
+    for sub in submissions:
+        entry = roster.match(sub.agency, sub.uscc) or (roster.find_in(sub.file_name) if not sub.agency else None)
+        if entry is not None:
+            key = entry.name
+        else:
+            key = "unlisted:" + (name_key(sub.agency) if sub.agency else "file:" + sub.file_name)
+            listed.setdefault(key, (sub.agency or f"（无法识别单位：{sub.file_name}）", sub.uscc, not roster.entries))
+        groups.setdefault(key, []).append(sub)
+    out = []
+    for key, (name, uscc, on_roster) in listed.items():
+        history = sorted(groups.get(key, []), key=lambda s: (s.received_at, s.id))
+        accepted = [s for s in history if s.accepted]
+        current = accepted[-1] if accepted else (history[-1] if history else None)
+        status = MISSING if current is None else (ACCEPTED if current.accepted else REJECTED)
+        out.append(AgencyStatus(name, uscc or (current.uscc if current else ""), status, on_roster, current, history))
+    return out
+
+
+def sum_reports(reports: list[dict[str, float]]) -> dict[str, float]:
+    """County totals: integers stay exact, 万元 amounts are rounded to the cent."""
+    totals = {}
+    for cell in FORM.cells:
+        value = sum(float(r.get(cell.code) or 0) for r in reports)
+        totals[cell.code] = round(value, 6) if cell.kind == "decimal" else float(round(value))
+    return totals
+
+
+def fingerprint(statuses: list[AgencyStatus], roster: Roster, settings: Settings, year: int) -> str:
+    data = {
+        "year": year,
+        "version": TEMPLATE_VERSION,
+        "county": [settings.county, settings.county_uscc],
+        "roster": [[e.name, e.uscc] for e in roster.entries],
+        "agencies": [[s.agency, s.status, s.on_roster, [h.sha256 + h.outcome for h in s.history]] for s in statuses],
+    }
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _status_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
+    rows = []
+    for s in statuses:
+        if not s.on_roster:
+            continue
+        c = s.current
+        rows.append([s.agency, s.uscc, s.status, c.file_name if c else "", c.sha256 if c else "",
+                     c.received_at if c else "", c.errors if c else "", c.warnings if c else ""])
+    return rows
+
+
+def _finding_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
+    rows = []
+    for s in statuses:
+        if s.current is None:
+            continue
+        for f in s.current.findings:
+            rows.append([s.current.file_name, s.agency, f.sheet, f.cell, f.code, f.rule, f.severity, f.message])
+    return rows
+
+
+def _per_agency_sheet(included: list[AgencyStatus], totals: dict[str, float]):
+    header = ["代码", "表", "栏目", "全县合计"] + [s.agency for s in included]
+    rows = []
+    for cell in FORM.cells:
+        label = "／".join(p for p in (cell.row.label, cell.column.label) if p)
+        rows.append([cell.code, f"表{cell.table.number}", label, totals[cell.code]]
+                    + [s.current.numbers.get(cell.code) for s in included])
+    return ("各单位数据", header, rows)
+
+
+def _status_sheet(statuses: list[AgencyStatus]):
+    header = ["单位名称", "统一社会信用代码", "状态", "是否计入汇总", "文件", "收到时间", "错误数", "警告数"]
+    rows = []
+    for s in statuses:
+        c = s.current
+        label = STATUS_LABELS[s.status] if s.on_roster else STATUS_LABELS[s.status] + "（不在名单中）"
+        rows.append([s.agency, s.uscc, label, "是" if s.in_rollup else "否", c.file_name if c else "",
+                     c.received_at[:19].replace("T", " ") if c else "", c.errors if c else "", c.warnings if c else ""])
+    return ("报送情况", header, rows)
+
+
+def feedback_name(status: AgencyStatus) -> str:
+    return f"{safe_name(status.agency, 40)}-{status.current.sha256[:8]}.xlsx"
+
+
+def _write_feedback(outdir: Path, statuses: list[AgencyStatus]) -> dict[str, Path]:
+    from .xlsx import write_feedback
+
+    written = {}
+    for s in statuses:
+        c = s.current
+        if c is None or (c.accepted and not c.findings):
+            continue
+        target = outdir / "feedback" / feedback_name(s)
+        written[s.agency] = target
+        if target.exists():
+            continue
+        try:
+            original = Path(c.archived_path).read_bytes()
+        except OSError:
+            original = None
+        readable = c.numbers is not None
+        errors, warnings = c.errors, c.warnings
+        title = f"{c.file_name} 校验结果：{errors} 个错误，{warnings} 个警告"
+        with atomic_path(target) as tmp:
+            write_feedback(original if readable else None, c.findings, tmp, title=title)
+    return written
+
+
+def _agencies_frame(included: list[AgencyStatus]):
+    """One row per agency in the rollup: 单位名称, 统一社会信用代码 and the 200 numbers."""
+    frame = numbers_frame([Report.from_numbers(s.current.numbers) for s in included])
+    frame.insert(0, "统一社会信用代码", [s.uscc for s in included])
+    frame.insert(0, "单位名称", [s.agency for s in included])
+    return frame
+
+
+def publish_year(
+    settings: Settings,
+    year: int,
+    roster: Roster,
+    *,
+    force: bool = False,
+    with_reports: bool = True,
+) -> YearResult:
+    """Build every output of ``year``; a no-op when nothing it depends on changed."""
+    from .xlsx import write_rollup
+
+    with Ledger(settings.ledger) as ledger:
+        submissions = ledger.submissions(year)
+    statuses = agency_statuses(submissions, roster)
+    included = [s for s in statuses if s.in_rollup]
+    totals = sum_reports([s.current.numbers for s in included])
+    outdir = settings.outbound / str(year)
+    result = YearResult(year, statuses, totals, [], outdir, rebuilt=False)
+    stamp = fingerprint(statuses, roster, settings, year)
+    stamp_file = outdir / FINGERPRINT_FILE
+    if not force and stamp_file.exists() and stamp_file.read_text() == stamp:
+        return result
+
+    fields = {
+        "meta.agency": settings.county,
+        "meta.uscc": settings.county_uscc,
+        "meta.year": year,
+        "text.overview": f"{settings.county}{year}年度政府信息公开工作年度报告汇总数据。汇总范围：{len(included)}个单位"
+                         f"（名单共{sum(1 for s in statuses if s.on_roster)}个单位，详见“报送情况”工作表）。",
+        "text.problems": "（由县政府办公室根据各单位报告填写）",
+    }
+    rollup_path = outdir / "rollup.xlsx"
+    with atomic_path(rollup_path) as tmp:
+        write_rollup(tmp, values={**totals, **fields},
+                     extra_sheets=[_per_agency_sheet(included, totals), _status_sheet(statuses)])
+        # the rollup must pass the very rules its parts passed; a failure here is a bug
+        result.rollup_findings = check_report(read_report(tmp, name="rollup.xlsx"), last_year=max(year, 2021))
+    write_atomic(outdir / "status.csv", csv_bytes(STATUS_COLUMNS, _status_rows(statuses)))
+    write_atomic(outdir / "findings.csv", csv_bytes(FINDING_COLUMNS, _finding_rows(statuses)))
+    feedback = _write_feedback(outdir, statuses)
+    if with_reports:
+        from .gx_reports import publish_reports
+
+        reports = publish_reports(year=year, agencies=_agencies_frame(included), rollup=totals,
+                                  roster=[s.agency for s in statuses if s.on_roster], out_dir=outdir / "reports")
+        result.reports_index = reports.index_html
+        result.expectation_failures = [f"{r.suite}：{x}" for r in reports.reports for x in r.failures]
+    from .pages import index_html
+
+    write_atomic(outdir / "index.html", index_html(result, settings, feedback).encode("utf-8"))
+    write_atomic(stamp_file, stamp.encode())
+    result.rebuilt = True
+    return result
+

@@ -1,0 +1,137 @@
+"""The county's roster of reporting agencies, and matching submissions to it.
+
+A roster is a CSV (UTF-8, with or without BOM, or GB18030 as Excel saves it
+in China) or an ``.xlsx`` with the columns ``单位名称`` and
+``统一社会信用代码``.  A submission matches by USCC, else by normalised name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+
+from schemas.values import normalise_text
+
+NAME_COLUMN = "单位名称"
+USCC_COLUMN = "统一社会信用代码"
+
+
+class RosterError(UserError):
+    """The roster file cannot be used; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    uscc: str = ""
+
+
+def name_key(name: str) -> str:
+    """Names compare after NFKC, without white space and without the brackets' width."""
+    return normalise_text(name).replace("（", "(").replace("）", ")")
+
+
+_ADMIN_PREFIX = re.compile(r"^.{1,8}?(?:自治县|县|市|区|旗)")
+
+
+def _name_forms(name: str) -> list[str]:
+    """A name as a file name may carry it: in full, or without the county prefix (巫山县财政局 → 财政局)."""
+    key = name_key(name)
+    short = _ADMIN_PREFIX.sub("", key, count=1)
+    return [key] + ([short] if short != key and len(short) >= 2 else [])
+
+
+@dataclass
+class Roster:
+    entries: list[Entry]
+
+    def __post_init__(self):
+        self._by_uscc = {e.uscc.upper(): e for e in self.entries if e.uscc}
+        self._by_name = {name_key(e.name): e for e in self.entries}
+
+    def match(self, name: str, uscc: str = "") -> Entry | None:
+        if uscc and (entry := self._by_uscc.get(uscc.strip().upper())):
+            return entry
+        return self._by_name.get(name_key(name)) if name else None
+
+    def find_in(self, text: str) -> Entry | None:
+        """The one roster agency named in ``text`` (a file name), in full or without its county prefix."""
+        key = name_key(text)
+        best: list[tuple[int, Entry]] = []
+        for entry in self.entries:
+            for form in _name_forms(entry.name):
+                if form in key:
+                    best.append((len(form), entry))
+                    break
+        if not best:
+            return None
+        best.sort(key=lambda x: -x[0])
+        if len(best) > 1 and best[0][0] == best[1][0]:
+            return None  # ambiguous
+        return best[0][1]
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.entries]
+
+
+EMPTY = Roster([])
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterError("名单文件的编码无法识别（请另存为 UTF-8 的 CSV）")
+
+
+def parse_rows(rows: list[list[object]], source: str) -> Roster:
+    if not rows:
+        raise RosterError(f"名单文件 {source} 是空的")
+    header = [normalise_text(h or "") for h in rows[0]]
+    if NAME_COLUMN not in header:
+        raise RosterError(f"名单文件 {source} 缺少“{NAME_COLUMN}”列（第一行应为列名：{NAME_COLUMN},{USCC_COLUMN}）")
+    ni = header.index(NAME_COLUMN)
+    ui = header.index(USCC_COLUMN) if USCC_COLUMN in header else None
+    entries, seen = [], set()
+    for row in rows[1:]:
+        name = str(row[ni]).strip() if ni < len(row) and row[ni] is not None else ""
+        if not name or name_key(name) in seen:
+            continue
+        seen.add(name_key(name))
+        uscc = str(row[ui]).strip().upper() if ui is not None and ui < len(row) and row[ui] is not None else ""
+        entries.append(Entry(name, uscc))
+    return Roster(entries)
+
+
+def load_roster(path: Path | None) -> Roster:
+    """The roster at ``path``; an empty roster when there is none."""
+    if path is None or not Path(path).exists():
+        return EMPTY
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from .xlsx import read_rows
+
+        try:
+            rows = read_rows(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable roster is one message
+            raise RosterError(f"名单文件 {path} 无法读取：{type(exc).__name__}") from None
+    else:
+        rows = list(csv.reader(io.StringIO(_decode(path.read_bytes()))))
+    return parse_rows(rows, str(path))
+
+
+def write_roster_csv(entries: list[Entry]) -> bytes:
+    """A roster as CSV bytes (UTF-8 with BOM, so that Excel opens it)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([NAME_COLUMN, USCC_COLUMN])
+    writer.writerows([e.name, e.uscc] for e in entries)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -1,0 +1,137 @@
+"""Intake and rollup as plain functions: ledger, archive, duplicates, supersession, roster."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+from pathlib import Path
+
+import pytest
+
+from flows.intake import intake, pending_files, safe_name
+from flows.ledger import Ledger
+from flows.rollup import publish_year, sum_reports
+from flows.roster import Entry, load_roster, write_roster_csv
+from flows.sample import valid_values
+from flows.settings import Settings
+from flows.xlsx import write_template
+from schemas.uscc import complete
+
+A = Entry("巫山县教育委员会", complete("11500237MB0000001"))
+B = Entry("巫山县公安局", complete("11500237MB0000002"))
+C = Entry("巫山县民政局", complete("11500237MB0000003"))
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = Settings(inbound=tmp_path / "inbound", outbound=tmp_path / "outbound", state=tmp_path / "var",
+                 roster=tmp_path / "roster.csv")
+    s.inbound.mkdir()
+    s.roster.write_bytes(write_roster_csv([A, B, C]))
+    return s
+
+
+def drop(settings, name, entry, values=None, year=2024, seed=1, **overrides) -> tuple[Path, dict]:
+    numbers = valid_values(random.Random(seed)) if values is None else values
+    filled = {**numbers, "meta.agency": entry.name, "meta.uscc": entry.uscc, "meta.year": year,
+              "text.overview": "总体情况", "text.problems": "存在的问题", **overrides}
+    path = settings.inbound / name
+    write_template(path, values=filled)
+    return path, numbers
+
+
+def sha(path_or_bytes) -> str:
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_intake_records_archives_and_leaves_nothing_behind(settings):
+    a, _ = drop(settings, "教育委员会.xlsx", A)
+    b, _ = drop(settings, "公安局.xlsx", B, **{"requests.new.natural": "3件"})
+    junk = settings.inbound / "说明.xlsx"
+    junk.write_bytes(b"not a workbook")
+    originals = {p.name: p.read_bytes() for p in (a, b, junk)}
+    result = intake(settings, settle_seconds=0)
+    assert {(o.file_name, o.status) for o in result.outcomes} == {
+        ("教育委员会.xlsx", "accepted"), ("公安局.xlsx", "rejected"), ("说明.xlsx", "rejected")}
+    assert list(settings.inbound.iterdir()) == []
+    with Ledger(settings.ledger) as ledger:
+        subs = {s.file_name: s for s in ledger.submissions()}
+    for name, data in originals.items():
+        archived = Path(subs[name].archived_path)
+        assert archived.read_bytes() == data and subs[name].sha256 == sha(data)
+    assert subs["公安局.xlsx"].findings[0].rule == "cell.unit"
+    assert subs["说明.xlsx"].year == 2024 or subs["说明.xlsx"].year is None
+
+
+def test_same_file_twice_is_a_duplicate(settings):
+    path, _ = drop(settings, "a.xlsx", A)
+    data = path.read_bytes()
+    intake(settings, settle_seconds=0)
+    (settings.inbound / "a (1).xlsx").write_bytes(data)
+    result = intake(settings, settle_seconds=0)
+    assert [o.status for o in result.outcomes] == ["duplicate"]
+    with Ledger(settings.ledger) as ledger:
+        assert len(ledger.submissions()) == 1
+        (dup,) = ledger.duplicates()
+    assert Path(dup["archived_path"]).read_bytes() == data
+
+
+def test_files_being_written_wait(settings):
+    drop(settings, "a.xlsx", A)
+    ready, waiting = pending_files(settings.inbound, settle_seconds=3600)
+    assert ready == [] and [p.name for p in waiting] == ["a.xlsx"]
+    result = intake(settings, settle_seconds=3600)
+    assert result.outcomes == [] and result.waiting == ["a.xlsx"]
+    (settings.inbound / "~$a.xlsx").write_bytes(b"lock")
+    assert [p.name for p in pending_files(settings.inbound, 0)[0]] == ["a.xlsx"]
+
+
+def test_rollup_sums_latest_accepted_and_lists_missing(settings):
+    drop(settings, "a1.xlsx", A, seed=1)
+    intake(settings, settle_seconds=0)
+    _, a2 = drop(settings, "a2.xlsx", A, seed=2)  # supersedes a1
+    _, b = drop(settings, "b.xlsx", B, seed=3)
+    drop(settings, "b-bad.xlsx", B, seed=4, **{"appeals.review.total": 99})  # later, but rejected
+    drop(settings, "stranger.xlsx", Entry("某某公司", ""), seed=5)
+    intake(settings, settle_seconds=0)
+    year = publish_year(settings, 2024, load_roster(settings.roster), with_reports=False)
+    status = {s.agency: (s.status, s.current.file_name if s.current else None, s.on_roster) for s in year.statuses}
+    assert status == {
+        A.name: ("accepted", "a2.xlsx", True),
+        B.name: ("accepted", "b.xlsx", True),
+        C.name: ("missing", None, True),
+        "某某公司": ("accepted", "stranger.xlsx", False),
+    }
+    expected = {code: a2[code] + b[code] for code in a2}
+    assert year.totals == pytest.approx(expected)
+    assert year.rollup_findings == []
+    rows = list(csv.DictReader((year.outdir / "status.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert [r["agency"] for r in rows] == [A.name, B.name, C.name]
+    assert [r["status"] for r in rows] == ["accepted", "accepted", "missing"]
+    assert (year.outdir / "status.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_second_run_with_nothing_new_changes_nothing(settings):
+    drop(settings, "a.xlsx", A)
+    intake(settings, settle_seconds=0)
+    first = publish_year(settings, 2024, load_roster(settings.roster), with_reports=False)
+    stamp = {p: p.stat().st_mtime_ns for p in first.outdir.rglob("*") if p.is_file()}
+    assert first.rebuilt
+    assert intake(settings, settle_seconds=0).outcomes == []
+    second = publish_year(settings, 2024, load_roster(settings.roster), with_reports=False)
+    assert not second.rebuilt
+    assert {p: p.stat().st_mtime_ns for p in first.outdir.rglob("*") if p.is_file()} == stamp
+
+
+def test_sum_reports_keeps_integers_exact_and_fees_to_the_cent():
+    totals = sum_reports([{"active.fees.amount": 0.1, "requests.new.natural": 1},
+                          {"active.fees.amount": 0.2, "requests.new.natural": 2}])
+    assert totals["active.fees.amount"] == 0.3 and totals["requests.new.natural"] == 3
+
+
+def test_safe_names():
+    assert safe_name("../../etc/passwd") == "etc_passwd"
+    assert safe_name("a b;rm -rf $(x).xlsx") == "a_b_rm_-rf_x.xlsx"
+    assert safe_name("巫山县（教委）年报.xlsx") == "巫山县（教委）年报.xlsx"

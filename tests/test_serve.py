@@ -1,0 +1,56 @@
+"""`nianbao serve` as a county office leaves it running: a real Prefect server, an interval schedule."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flows.roster import Entry, write_roster_csv
+from flows.sample import valid_values
+from flows.xlsx import write_template
+from schemas.uscc import complete
+
+AGENCY = Entry("巫山县教育委员会", complete("11500237MB0000001"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_picks_up_a_dropped_file_and_stops_cleanly(tmp_path):
+    (tmp_path / "inbound").mkdir()
+    (tmp_path / "roster.csv").write_bytes(write_roster_csv([AGENCY, Entry("巫山县公安局", "")]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("nianbao")), "serve", "--interval", "10", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        time.sleep(2)
+        write_template(tmp_path / "inbound" / "教委.xlsx", values={
+            **valid_values(random.Random(1)), "meta.agency": AGENCY.name, "meta.uscc": AGENCY.uscc, "meta.year": 2024,
+            "text.overview": "总体情况", "text.problems": "问题"})
+        status = tmp_path / "outbound" / "2024" / "status.csv"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not status.exists():
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(2)
+        rows = list(csv.DictReader(status.read_text(encoding="utf-8-sig").splitlines()))
+        assert [(r["agency"], r["status"]) for r in rows] == [(AGENCY.name, "accepted"), ("巫山县公安局", "missing")]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "Prefect 界面" in out and "已停止" in out and "Traceback" not in out
+    with socket.socket() as s:  # the server it started is gone too
+        assert s.connect_ex(("127.0.0.1", port)) != 0
