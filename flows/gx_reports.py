@@ -24,7 +24,7 @@ the Data Docs name the agency and the cell of every failure.  It takes ≈1.3 s
 for 60 agencies and ≈2 s for 10,000 (≈5 s when every agency fails).  The
 table-level checks (columns, one row per agency, row count) run on the wide
 table as given; the roster is compared on a small frame (单位名称, 在名单上,
-已报送), because ``ExpectColumnValuesToBeInSet`` with a 10,000-name
+已计入汇总), because ``ExpectColumnValuesToBeInSet`` with a 10,000-name
 ``value_set`` costs a second per expectation and would not name the missing
 agencies.
 
@@ -71,7 +71,7 @@ RULE = "规则"
 SCOPE = "范围"
 DIFF = "差额"
 ON_ROSTER = "在名单上"
-REPORTED = "已报送"
+REPORTED = "已计入汇总"
 YES, NO = "是", "否"
 
 ROLLUP_NAME = "全县汇总"
@@ -111,6 +111,9 @@ class ExpectationReport:
 class ValidationReports:
     index_html: Path  # the Data Docs index.html inside out_dir
     reports: list[ExpectationReport]
+    pages: list[tuple[str, Path, bool]] = field(default_factory=list)
+    """(part name, its validation page, success): direct links that work offline, where the
+    Data Docs index (whose lists are filled by scripts from a CDN) may show nothing."""
 
 
 # --------------------------------------------------------------------------
@@ -315,7 +318,7 @@ def _table_expectations(gxe, roster: Sequence[str], form: Form) -> list:
         ),
         gxe.ExpectTableRowCountToEqual(
             value=size,
-            description=_esc(f"行数等于应报送单位名单上的单位数 {size}（少于此数即有单位未报送）"),
+            description=_esc(f"行数等于应报送单位名单上的单位数 {size}（少于此数即有单位未报送或报告未通过）"),
             meta={"nianbao": "row_count"},
         ),
     ]
@@ -333,7 +336,7 @@ def _roster_expectations(gxe) -> list:
         gxe.ExpectColumnValuesToBeInSet(
             column=REPORTED,
             value_set=[YES],
-            description=_esc("名单上的每个单位都已报送（表格中有该单位的一行）"),
+            description=_esc("名单上的每个单位都已计入汇总（已报送且报告通过，表格中有该单位的一行）"),
             meta={"nianbao": "reported"},
         ),
     ]
@@ -372,10 +375,10 @@ def _summary(check: str, result: dict, *, roster: Sequence[str], present: Sequen
     if check == "row_count":
         missing = sorted(set(roster) - set(present))
         text = f"行数不符：名单上有 {len(set(roster))} 个单位，表格有 {result.get('observed_value')} 行"
-        return text + (f"（{len(missing)} 个单位未报送）" if missing else "")
+        return text + (f"（{len(missing)} 个单位未计入：未报送或报告未通过）" if missing else "")
     if check == "reported":
         names = [str(r.get(NAME)) for r in _unexpected(result)]
-        return "未报送：" + _listing(names, "个单位")
+        return "未计入汇总（未报送或报告未通过）：" + _listing(names, "个单位")
     rows = _unexpected(result)
     if check in ("cell.empty", "cell.negative"):
         rule = CATALOGUE[check]
@@ -525,7 +528,7 @@ def build_parts(
     cells = len(form.numeric_codes)
     notes = {
         PART_TABLE: f"{year} 年度各单位年报（已接受的当前版本），每个单位一行：{NAME}、{USCC}和 {cells} 个数字栏目。",
-        PART_ROSTER: f"应报送单位名单与 {year} 年度已报送单位的对照，每个单位一行；“{ON_ROSTER}”“{REPORTED}”为是或否。",
+        PART_ROSTER: f"应报送单位名单与 {year} 年度已计入汇总单位的对照，每个单位一行；“{ON_ROSTER}”“{REPORTED}”为是或否。",
         PART_VALUES: f"{year} 年度{{who}}的数字，每个（单位，栏目）一行：{NAME}、{CODE}、{LABEL}、{VALUE}。",
         PART_RULES: f"{year} 年度{{who}}的勾稽关系，每个（单位，等式）一行：{DIFF}＝左边之和－右边之和，平衡时为 0。",
     }
@@ -580,4 +583,12 @@ def publish_reports(
                 report.failures.append(f"{part.name}：“{what}”未能检查（{error}）")
             else:
                 report.failures.append(_summary(check, evr.result or {}, roster=roster, present=present))
-    return ValidationReports(index_html=out_dir / "index.html", reports=list(reports.values()))
+    pages = [(part.name, _page(out_dir, part.name), bool(result.success)) for part, result in results]
+    return ValidationReports(index_html=out_dir / "index.html", reports=list(reports.values()),
+                             pages=[p for p in pages if p[1] is not None])
+
+
+def _page(out_dir: Path, part_name: str) -> Path | None:
+    """The validation page of one part (the site holds only the latest run)."""
+    found = sorted((out_dir / "validations" / part_name).rglob("*.html"))
+    return found[-1] if found else None

@@ -48,8 +48,13 @@ def index_html(result: YearResult, settings: Settings, feedback: dict[str, Path]
         f"全部问题清单：{_link(base / 'findings.csv', 'findings.csv', base)}</li>",
     ]
     if result.reports_index:
-        parts.append(f"<li>数据校验报告（Great Expectations）：{_link(result.reports_index, '打开校验报告', base)}</li>")
+        parts.append(f"<li>数据校验报告（Great Expectations）：{_link(result.reports_index, '校验报告首页', base)}</li>")
     parts.append("</ul>")
+    if result.report_pages:
+        parts.append("<h2>数据校验报告</h2><ul>")
+        parts += [f"<li>{_link(page, name, base)}：{'通过' if ok else '<b>未通过</b>'}</li>"
+                  for name, page, ok in result.report_pages]
+        parts.append("</ul>")
     if result.rollup_findings:
         parts.append('<h2 class="rejected">汇总表复核未通过（请联系维护人员）</h2><ul>')
         parts += [f"<li>{escape(f.where)} [{escape(f.rule)}] {escape(f.message)}</li>" for f in result.rollup_findings]

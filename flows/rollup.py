@@ -62,6 +62,7 @@ class YearResult:
     rebuilt: bool
     reports_index: Path | None = None
     expectation_failures: list[str] = field(default_factory=list)
+    report_pages: list[tuple[str, Path, bool]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.statuses if s.status == status and s.on_roster)
@@ -234,6 +235,7 @@ def publish_year(
                                   roster=[s.agency for s in statuses if s.on_roster], out_dir=outdir / "reports")
         result.reports_index = reports.index_html
         result.expectation_failures = [f"{r.suite}：{x}" for r in reports.reports for x in r.failures]
+        result.report_pages = reports.pages
     from .pages import index_html
 
     write_atomic(outdir / "index.html", index_html(result, settings, feedback).encode("utf-8"))

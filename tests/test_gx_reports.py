@@ -79,7 +79,7 @@ def test_the_agency_suite_fails_on_the_balance_and_the_missing_agency(published,
     assert agencies.failed == 3 == len(agencies.failures)
     row_count, reported, balance = agencies.failures
     assert row_count.startswith("行数不符") and "4 个单位" in row_count and "3 行" in row_count
-    assert reported == f"未报送：{county['missing']}"
+    assert reported == f"未计入汇总（未报送或报告未通过）：{county['missing']}"
     assert balance.startswith("R3.1 表三各列收支平衡")
     assert county["broken"] in balance and "自然人" in balance
     assert not any(name in balance for name in county["names"] if name != county["broken"])
@@ -110,7 +110,7 @@ def test_an_empty_table_reports_every_agency_missing(tmp_path):
         result = publish_reports(year=YEAR, agencies=empty, rollup=rollup, roster=["甲单位", "乙单位"], out_dir=tmp_path)
     agencies, total = result.reports
     assert agencies.evaluated == AGENCY_EXPECTATIONS and agencies.failed == 2
-    assert agencies.failures[1] == "未报送：乙单位、甲单位"
+    assert agencies.failures[1] == "未计入汇总（未报送或报告未通过）：乙单位、甲单位"
     assert total.success
     assert result.index_html.is_file()
     assert len(list((tmp_path / "validations").rglob("*.html"))) == 6  # one page per GX suite, this run only

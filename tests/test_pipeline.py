@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import re
+import urllib.parse
 import time
 from pathlib import Path
 
@@ -125,6 +127,10 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
     for name in (EDU.name, AUDIT.name, "未报送", "rollup.xlsx", "reports/"):
         assert name in html
     assert (out / "reports" / "index.html").exists()
+    links = re.findall(r'href="([^"]+)"', html)
+    assert sum("reports/validations/" in link for link in links) == 6
+    for link in links:  # every link of the page leads to a file that exists
+        assert (out / urllib.parse.unquote(link)).is_file(), link
 
     # a run with nothing new changes nothing and counts nothing twice
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in county.outbound.rglob("*") if p.is_file()}
