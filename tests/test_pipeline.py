@@ -62,9 +62,10 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
     drop(inbound, "公安局-初稿.xlsx", POLICE, 2, **{"requests.granted.total": 999})     # rejected …
     civil = drop(inbound, "民政局.xlsx", CIVIL, 3, **{"active.rules.issued": 1, "active.rules.in_force": 1})  # warned
     (inbound / "财政局.xlsx").write_bytes(b"\x00\x01 not a workbook at all")           # unreadable
+    drop(inbound, "园区.xlsx", PARK, 5, **{"appeals.review.upheld": 1})                 # rejected, stays so
     originals = {p.name: p.read_bytes() for p in inbound.iterdir()}
     first = run_flow(county)
-    assert (first["new"], first["accepted"], first["rejected"]) == (4, 2, 2)
+    assert (first["new"], first["accepted"], first["rejected"]) == (5, 2, 3)
 
     # … then the police resubmit a correct report, and the education board's file arrives twice
     time.sleep(0.01)
@@ -78,7 +79,7 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
     status = {r["agency"]: r for r in read_csv(out / "status.csv")}
     assert {a: r["status"] for a, r in status.items()} == {
         EDU.name: "accepted", POLICE.name: "accepted", CIVIL.name: "accepted",
-        FINANCE.name: "rejected", AUDIT.name: "missing", PARK.name: "missing"}
+        FINANCE.name: "rejected", AUDIT.name: "missing", PARK.name: "rejected"}
     assert status[POLICE.name]["file"] == "公安局-定稿.xlsx"
     assert status[EDU.name]["sha256"] == hashlib.sha256(originals["教委.xlsx"]).hexdigest()
     assert status[CIVIL.name]["warnings"] == "2" and status[CIVIL.name]["errors"] == "0"
@@ -102,6 +103,7 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
         by_file.setdefault(f["file"], set()).add((f["rule"], f["sheet"], f["cell"]))
     assert by_file["财政局.xlsx"] == {("file.unreadable", "", "")}
     assert by_file["民政局.xlsx"] == {("R2.3", "表二", "B4"), ("R2.3", "表二", "D4")}
+    assert by_file["园区.xlsx"] == {("R4.1", "表四", "E5")}
     assert "公安局-初稿.xlsx" not in by_file  # superseded: no longer the current submission
 
     # the archive holds every original byte for byte, and the inbound folder is empty
@@ -112,8 +114,14 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
     assert sum(1 for p in county.archive.rglob("*") if p.is_file()) == len(originals)
     assert list(inbound.iterdir()) == []
 
-    # feedback: the warned agency's own workbook with yellow cells and comments; the unreadable one a list
+    # feedback: each agency's own workbook, failing cells red (warnings yellow) with comments;
+    # for the unreadable file, the list of findings alone
     feedback = {p.name.split("-")[0]: p for p in (out / "feedback").iterdir()}
+    fb = openpyxl.load_workbook(feedback[PARK.name])
+    assert fb.sheetnames[0] == "问题清单" and fb["问题清单"].max_row >= 4
+    bad = fb["表四"]["E5"]
+    assert bad.fill.fgColor.rgb.endswith("FFC7CE") and "[R4.1]" in bad.comment.text and "A5:D5" in bad.comment.text
+    assert fb["表四"]["A5"].comment is None and not fb["表四"]["A5"].fill.fgColor.rgb.endswith("FFC7CE")
     fb = openpyxl.load_workbook(feedback[CIVIL.name])
     assert fb.sheetnames[0] == "问题清单"
     cell = fb["表二"]["B4"]
