@@ -1,0 +1,486 @@
+"""``nianbao publish``: the county's annual report, drafted from the year's rollup.
+
+Where the numbers come from: ``outbound/Y/rollup.xlsx``, read back with
+:func:`flows.reader.read_report` and checked with the same rules as any
+report.  The rollup is what ``nianbao run`` built, checked and showed the
+office (its scope is on its 报送情况 sheet), so the published report says
+exactly what the office has seen; recomputing from the ledger would duplicate
+the rollup's choices (current submission, roster scope) and could silently
+differ from the workbook the office already holds.  A rollup that fails a
+blocking rule is a bug and is not published.
+
+The report has the six sections of the 2021 format in the official order
+(:data:`schemas.form.SECTIONS`).  The three tables are laid out from
+:mod:`schemas.layout`, the very layout of the template: merged headers become
+``rowspan``/``colspan`` in HTML and merged cells in Word.  Section 一's
+statistical sentences (requests received, handled and carried over; reviews
+and lawsuits; documents and decisions) are drafted from the numbers; the rest
+is left to the office, marked 【请填写：…】.  Two files, written atomically:
+``Y/年度报告.html`` (self-contained, no external resources) and
+``Y/年度报告.docx`` (real Word tables the office can edit).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+from schemas.checks import check_report
+from schemas.findings import Finding, has_errors
+from schemas.form import FORM, FORMAT_SOURCE, REQUESTS, SECTIONS, TEXT_FIELDS, Table
+from schemas.layout import LAYOUT, SheetLayout
+from schemas.report import Report
+from schemas.values import coerce_text, format_number
+
+from .errors import UserError
+from .files import atomic_path
+from .settings import Settings
+
+HTML_NAME = "年度报告.html"
+DOCX_NAME = "年度报告.docx"
+ROLLUP_NAME = "rollup.xlsx"
+STATUS_SHEET = "报送情况"
+TODO = "【请填写：{}】"
+
+
+class PublishError(UserError):
+    """The year's report cannot be published (no rollup, or a rollup that fails its checks)."""
+
+
+# --------------------------------------------------------------------------
+# The tables as grids, from the template's layout
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridCell:
+    row: int  # 0-based, within the table (the sheet's title row excluded)
+    col: int  # 0-based
+    rowspan: int
+    colspan: int
+    text: str
+    role: str  # subtitle, corner, header, label, value, blank
+    code: str = ""  # the cell code of a value
+
+
+def table_grid(table: Table, numbers: dict[str, float | None]) -> list[list[GridCell]]:
+    """The table's rows of cells, each cell once at its top-left, spans from the layout's merges."""
+    layout: SheetLayout = LAYOUT.by_name[table.sheet]
+    first = 2  # row 1 is the sheet's title: the section heading in the report
+    spans: dict[tuple[int, int], tuple[int, int, str, str, str]] = {}
+    merges = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in layout.merges}
+    for t in layout.texts:
+        if t.row < first or t.role == "hint":
+            continue
+        r2, c2 = merges.get((t.row, t.col), (t.row, t.col))
+        spans[(t.row, t.col)] = (r2, c2, t.text, t.role, "")
+    for code, (r, c) in layout.inputs.items():
+        _, _, r2, c2 = layout.input_merges.get(code, (r, c, r, c))
+        value = numbers.get(code)
+        spans[(r, c)] = (r2, c2, format_number(value) if value is not None else "", "value", code)
+    covered: set[tuple[int, int]] = set()
+    grid = []
+    for r in range(first, layout.last_row + 1):
+        row = []
+        for c in range(1, layout.width + 1):
+            if (r, c) in covered:
+                continue
+            r2, c2, text, role, code = spans.get((r, c), (r, c, "", "blank", ""))
+            for rr in range(r, r2 + 1):
+                for cc in range(c, c2 + 1):
+                    covered.add((rr, cc))
+            row.append(GridCell(r - first, c - 1, r2 - r + 1, c2 - c + 1, text, role, code))
+        grid.append(row)
+    return grid
+
+
+def column_weights(table: Table) -> list[float]:
+    layout = LAYOUT.by_name[table.sheet]
+    return [layout.widths.get(c, 9.0) for c in range(1, layout.width + 1)]
+
+
+# --------------------------------------------------------------------------
+# The text: what can be drafted from the numbers, and what the office writes
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Paragraph:
+    """A paragraph: drafted text, a request to the office, or both (a list of (text, is_todo))."""
+
+    parts: list[tuple[str, bool]]
+    heading: bool = False  # a sub-heading such as （一）主动公开政府信息情况
+
+    @classmethod
+    def of(cls, text: str, *, todo: bool = False, heading: bool = False) -> "Paragraph":
+        return cls([(text, todo)], heading)
+
+    @property
+    def text(self) -> str:
+        return "".join(t for t, _ in self.parts)
+
+
+def _n(numbers: dict, code: str) -> str:
+    return format_number(numbers.get(code) or 0)
+
+
+def _sum(numbers: dict, codes) -> float:
+    return float(sum(numbers.get(c) or 0 for c in codes))
+
+
+def _result_groups() -> list[tuple[str, tuple[str, ...]]]:
+    """表三's result groups (（一）予以公开 … （六）其他处理) with their rows, from the form."""
+    groups: dict[str, list[str]] = {}
+    for row in REQUESTS.blocks[0].rows[2:23]:
+        groups.setdefault(row.path[1], []).append(row.code)
+    out = []
+    for label, rows in groups.items():
+        short = re.sub(r"^（[一二三四五六七]）|（.*）$", "", label)
+        out.append((short, tuple(f"requests.{r}.total" for r in rows)))
+    return out
+
+
+def draft_overview(numbers: dict[str, float | None], year: int, scope: str = "") -> list[Paragraph]:
+    """Section 一: sentences drafted from the numbers, the rest marked for the office."""
+    n = numbers
+    out = [Paragraph.of(TODO.format("本年度政府信息公开工作的总体情况、主要举措和成效"), todo=True)]
+    if scope:
+        out.append(Paragraph.of(scope))
+
+    out.append(Paragraph.of("（一）主动公开政府信息情况", heading=True))
+    active = [f"{year}年，全县制发行政规范性文件{_n(n, 'active.normative.issued')}件，"
+              f"废止{_n(n, 'active.normative.repealed')}件，现行有效{_n(n, 'active.normative.in_force')}件"]
+    if any(n.get(f"active.rules.{c}") for c in ("issued", "repealed", "in_force")):
+        active.append(f"制发规章{_n(n, 'active.rules.issued')}件，废止{_n(n, 'active.rules.repealed')}件，"
+                      f"现行有效{_n(n, 'active.rules.in_force')}件")
+    active.append(f"作出行政许可决定{_n(n, 'active.licensing.decisions')}件、"
+                  f"行政处罚决定{_n(n, 'active.penalty.decisions')}件、行政强制决定{_n(n, 'active.coercion.decisions')}件")
+    active.append(f"行政事业性收费{_n(n, 'active.fees.amount')}万元")
+    out.append(Paragraph([("；".join(active) + "。", False),
+                          (TODO.format("主动公开的主要内容、渠道和数量"), True)]))
+
+    out.append(Paragraph.of("（二）依申请公开情况", heading=True))
+    new, carried_in = _n(n, "requests.new.total"), _n(n, "requests.carried_in.total")
+    if not n.get("requests.new.total") and not n.get("requests.carried_in.total"):
+        requests = f"{year}年，全县未收到政府信息公开申请，也没有上年结转的申请。"
+    else:
+        results = "，".join(f"{label}{format_number(_sum(n, codes))}件" for label, codes in _result_groups())
+        orgs = _sum(n, [f"requests.new.{c}" for c in ("business", "research", "nonprofit", "legal", "other_org")])
+        requests = (
+            f"{year}年，全县共新收政府信息公开申请{new}件，上年结转{carried_in}件；"
+            f"新收申请中，自然人提出{_n(n, 'requests.new.natural')}件，法人或其他组织提出{format_number(orgs)}件。"
+            f"本年度办理结果中，{results}；结转下年度继续办理{_n(n, 'requests.carried_out.total')}件。"
+        )
+    review = n.get("appeals.review.total") or 0
+    suits = _sum(n, ("appeals.suit_direct.total", "appeals.suit_after_review.total"))
+    if not review and not suits:
+        appeals = "全年未发生政府信息公开行政复议、行政诉讼。"
+    else:
+        appeals = (
+            f"全年发生政府信息公开行政复议{format_number(review)}件（结果维持{_n(n, 'appeals.review.upheld')}件，"
+            f"结果纠正{_n(n, 'appeals.review.corrected')}件，其他结果{_n(n, 'appeals.review.other')}件，"
+            f"尚未审结{_n(n, 'appeals.review.pending')}件），行政诉讼{format_number(suits)}件"
+            f"（未经复议直接起诉{_n(n, 'appeals.suit_direct.total')}件，复议后起诉{_n(n, 'appeals.suit_after_review.total')}件）。"
+        )
+    out.append(Paragraph([(requests + appeals, False), (TODO.format("办理依申请公开的主要做法"), True)]))
+    for heading, hint in (
+        ("（三）政府信息管理情况", "政府信息公开审查、公开属性认定、政策解读等管理情况"),
+        ("（四）政府信息公开平台建设情况", "政府网站、政务新媒体等平台建设情况"),
+        ("（五）监督保障情况", "考核、培训、社会评议和责任追究等情况"),
+    ):
+        out.append(Paragraph.of(heading, heading=True))
+        out.append(Paragraph.of(TODO.format(hint), todo=True))
+    return out
+
+
+PROBLEMS_TODO = "本年度政府信息公开工作存在的主要问题及改进情况"
+OTHER_TODO = "其他需要报告的事项，如依据《政府信息公开信息处理费管理办法》收取信息处理费的情况；没有的写“无”"
+
+
+@dataclass
+class Draft:
+    """The whole county report, format-neutral: title, and per section paragraphs or a table."""
+
+    title: str
+    year: int
+    county: str
+    sections: list[tuple[str, list[Paragraph] | Table]] = field(default_factory=list)
+    numbers: dict[str, float | None] = field(default_factory=dict)
+
+
+def draft_report(county: str, year: int, numbers: dict[str, float | None], scope: str = "") -> Draft:
+    draft = Draft(f"{county}{year}年政府信息公开工作年度报告", year, county, numbers=dict(numbers))
+    tables = {t.title: t for t in FORM.tables}
+    texts = {
+        TEXT_FIELDS[0].label: draft_overview(numbers, year, scope),
+        TEXT_FIELDS[1].label: [Paragraph.of(TODO.format(PROBLEMS_TODO), todo=True)],
+        TEXT_FIELDS[2].label: [Paragraph.of(TODO.format(OTHER_TODO), todo=True)],
+    }
+    for title in SECTIONS:
+        draft.sections.append((title, tables[title] if title in tables else texts[title]))
+    return draft
+
+
+def drafted_overview_text(draft: Draft) -> str:
+    """Section 一 without the requests to the office: what the narrative checks should accept."""
+    paragraphs = draft.sections[0][1]
+    return "\n".join("".join(t for t, todo in p.parts if not todo) for p in paragraphs)
+
+
+# --------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------
+
+HTML_STYLE = """
+@page{size:A4;margin:2cm}
+body{font-family:"FangSong","STFangsong","仿宋","Noto Serif CJK SC","Source Han Serif SC","SimSun","宋体",serif;
+     font-size:16px;line-height:1.8;color:#000;background:#fff;max-width:60em;margin:2em auto;padding:0 1.5em}
+h1{font-family:"SimSun","宋体","Noto Serif CJK SC","Source Han Serif SC",serif;font-size:26px;text-align:center;
+   font-weight:bold;margin:1em 0 1.2em}
+h2{font-family:"SimHei","黑体","Noto Sans CJK SC","Source Han Sans SC",sans-serif;font-size:18px;font-weight:bold;
+   margin:1.4em 0 .6em}
+p{text-indent:2em;margin:.3em 0}
+p.sub{font-family:"KaiTi","STKaiti","楷体","Noto Serif CJK SC",serif;font-weight:bold}
+.todo{background:#fff2a8;color:#8a4b00}
+.source{text-align:center;color:#444;font-size:14px;text-indent:0}
+table.form{border-collapse:collapse;width:100%;margin:.6em 0 1.2em;font-family:"SimSun","宋体","Noto Serif CJK SC",serif;
+           font-size:13px;line-height:1.4;page-break-inside:avoid}
+table.form td{border:1px solid #000;padding:4px 3px;text-align:center;vertical-align:middle}
+table.form td.subtitle,table.form td.header,table.form td.corner{font-weight:bold}
+table.form td.num{font-family:"Times New Roman","Noto Serif CJK SC",serif}
+@media print{body{margin:0;max-width:none}.todo{background:none}}
+"""
+
+
+def _html_paragraph(p: Paragraph) -> str:
+    body = "".join(f'<span class="todo">{escape(t)}</span>' if todo else escape(t) for t, todo in p.parts)
+    return f'<p class="sub">{body}</p>' if p.heading else f"<p>{body}</p>"
+
+
+def _html_table(table: Table, numbers: dict) -> str:
+    weights = column_weights(table)
+    total = sum(weights)
+    cols = "".join(f'<col style="width:{w / total * 100:.2f}%">' for w in weights)
+    rows = []
+    for grid_row in table_grid(table, numbers):
+        cells = []
+        for cell in grid_row:
+            attrs = []
+            if cell.rowspan > 1:
+                attrs.append(f'rowspan="{cell.rowspan}"')
+            if cell.colspan > 1:
+                attrs.append(f'colspan="{cell.colspan}"')
+            css = "num" if cell.role == "value" else cell.role
+            attrs.append(f'class="{css}"')
+            if cell.code:
+                attrs.append(f'data-code="{escape(cell.code, quote=True)}"')
+            cells.append(f"<td {' '.join(attrs)}>{escape(cell.text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="form" data-table="{table.prefix}"><colgroup>{cols}</colgroup>' + "".join(rows) + "</table>"
+
+
+def render_html(draft: Draft) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(draft.title)}</title>",
+        f"<style>{HTML_STYLE}</style></head><body>",
+        f"<h1>{escape(draft.title)}</h1>",
+        f'<p class="source">（依据{escape(FORMAT_SOURCE)}规定的格式编制；黄色底纹部分请县政府办公室填写后删除提示）</p>',
+    ]
+    for title, content in draft.sections:
+        parts.append(f"<h2>{escape(title)}</h2>")
+        if isinstance(content, Table):
+            parts.append(_html_table(content, draft.numbers))
+        else:
+            parts += [_html_paragraph(p) for p in content]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Word
+# --------------------------------------------------------------------------
+
+BODY_FONT = "仿宋"
+TITLE_FONT = "宋体"
+HEADING_FONT = "黑体"
+SUB_FONT = "楷体"
+TABLE_FONT = "宋体"
+PAGE_WIDTH_CM, PAGE_HEIGHT_CM, MARGIN_CM = 21.0, 29.7, 2.0
+TABLE_ROW_CM = 0.6  # minimum height of a table row
+
+
+def _set_font(run, name: str, size: float, bold: bool = False) -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    run.font.name = name
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    rpr = run._element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(rfonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        rfonts.set(qn(attr), name)
+
+
+def _docx_paragraph(doc, p: Paragraph) -> None:
+    from docx.enum.text import WD_COLOR_INDEX
+    from docx.shared import Pt
+
+    para = doc.add_paragraph()
+    para.paragraph_format.first_line_indent = Pt(32)
+    para.paragraph_format.space_after = Pt(0)
+    para.paragraph_format.line_spacing = Pt(28)
+    for text, todo in p.parts:
+        run = para.add_run(text)
+        _set_font(run, SUB_FONT if p.heading else BODY_FONT, 16, bold=p.heading)
+        if todo:
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+
+
+def _docx_table(doc, table: Table, numbers: dict) -> None:
+    from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Cm
+
+    grid = table_grid(table, numbers)
+    weights = column_weights(table)
+    usable = PAGE_WIDTH_CM - 2 * MARGIN_CM
+    widths = [Cm(usable * w / sum(weights)) for w in weights]
+    layout = LAYOUT.by_name[table.sheet]
+    nrows, ncols = layout.last_row - 1, layout.width
+    word = doc.add_table(rows=nrows, cols=ncols)
+    word.style = "Table Grid"
+    word.alignment = WD_TABLE_ALIGNMENT.CENTER
+    word.autofit = False
+    for c, column in enumerate(word.columns):
+        column.width = widths[c]  # the table grid, which LibreOffice and WPS follow
+    for row in word.rows:
+        row.height, row.height_rule = Cm(TABLE_ROW_CM), WD_ROW_HEIGHT_RULE.AT_LEAST
+        for c, cell in enumerate(row.cells):
+            cell.width = widths[c]  # each cell's own width, which Word follows
+    for r, grid_row in enumerate(grid):  # header rows repeat on every page the table runs over
+        if any(cell.role == "value" for cell in grid_row):
+            break
+        header = OxmlElement("w:tblHeader")
+        header.set(qn("w:val"), "true")
+        word.rows[r]._tr.get_or_add_trPr().append(header)
+    for grid_row in grid:
+        for cell in grid_row:
+            target = word.cell(cell.row, cell.col)
+            if cell.rowspan > 1 or cell.colspan > 1:
+                target = target.merge(word.cell(cell.row + cell.rowspan - 1, cell.col + cell.colspan - 1))
+                target.width = sum(widths[cell.col: cell.col + cell.colspan], Cm(0))
+            target.text = ""
+            para = target.paragraphs[0]
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = para.add_run(cell.text)
+            _set_font(run, TABLE_FONT, 9 if ncols > 6 else 10.5, bold=cell.role in ("subtitle", "header", "corner"))
+            target.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+
+
+def render_docx(draft: Draft, target: Path) -> None:
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(PAGE_WIDTH_CM), Cm(PAGE_HEIGHT_CM)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(MARGIN_CM))
+    doc.core_properties.title = draft.title
+    doc.core_properties.author = "nianbao"
+
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.space_after = Pt(18)
+    _set_font(title.add_run(draft.title), TITLE_FONT, 22, bold=True)
+    note = doc.add_paragraph()
+    note.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _set_font(note.add_run(f"（依据{FORMAT_SOURCE}规定的格式编制；黄色底纹部分请县政府办公室填写后删除提示）"),
+              BODY_FONT, 12)
+    for heading, content in draft.sections:
+        para = doc.add_paragraph()
+        para.paragraph_format.space_before = Pt(12)
+        para.paragraph_format.first_line_indent = Pt(32)
+        _set_font(para.add_run(heading), HEADING_FONT, 16)
+        if isinstance(content, Table):
+            _docx_table(doc, content, draft.numbers)
+        else:
+            for p in content:
+                _docx_paragraph(doc, p)
+    doc.save(str(target))
+
+
+# --------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class PublishResult:
+    year: int
+    html: Path
+    docx: Path
+    numbers: dict[str, float | None]
+    warnings: list[Finding]
+    scope: str
+
+
+def latest_year(outbound: Path) -> int | None:
+    years = [int(p.name) for p in outbound.iterdir() if p.name.isdigit() and (p / ROLLUP_NAME).exists()] \
+        if outbound.is_dir() else []
+    return max(years) if years else None
+
+
+def rollup_scope(rollup: Path) -> str:
+    """A sentence on the agencies in the rollup, from its 报送情况 sheet ('' when it cannot be read)."""
+    from .xlsx import read_rows
+
+    try:
+        rows = read_rows(rollup, sheet=STATUS_SHEET)
+    except Exception:  # noqa: BLE001 - the scope is a courtesy; the numbers are what matters
+        return ""
+    header = [str(h or "") for h in rows[0]] if rows else []
+    if "是否计入汇总" not in header or "状态" not in header:
+        return ""
+    inc, st = header.index("是否计入汇总"), header.index("状态")
+    body = [list(r) + [None] * (len(header) - len(r)) for r in rows[1:] if r and any(v not in (None, "") for v in r)]
+    included = sum(1 for r in body if r[inc] == "是")
+    listed = sum(1 for r in body if "不在名单中" not in str(r[st] or ""))
+    return f"本报告统计数据为全县{included}个单位政府信息公开工作年度报告的汇总（名单共{listed}个单位）。"
+
+
+def publish_report(settings: Settings, year: int, *, last_year: int | None = None) -> PublishResult:
+    """Read ``outbound/Y/rollup.xlsx`` and write ``年度报告.html`` and ``年度报告.docx`` beside it."""
+    from .reader import read_report
+
+    outdir = settings.outbound / str(year)
+    rollup = outdir / ROLLUP_NAME
+    if not rollup.exists():
+        raise PublishError(f"没有找到 {year} 年度的全县汇总表 {rollup}。请先运行 nianbao run 收件并汇总。")
+    report: Report = read_report(rollup, name=ROLLUP_NAME)
+    findings = check_report(report, last_year=max(year, last_year or year))
+    if not report.readable or has_errors(findings):
+        problems = "；".join(f"{f.where} [{f.rule}] {f.message}" for f in findings if f.is_error)[:500]
+        raise PublishError(f"全县汇总表 {rollup} 未通过复核（{problems}），不能据此发布年报。请重新运行 nianbao run 并报告维护人员。")
+    county = coerce_text(report.fields.get("meta.agency")) or settings.county
+    scope = rollup_scope(rollup)
+    draft = draft_report(county, year, report.numbers, scope)
+    html_path, docx_path = outdir / HTML_NAME, outdir / DOCX_NAME
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(render_html(draft), encoding="utf-8")
+    with atomic_path(docx_path) as tmp:
+        render_docx(draft, tmp)
+    return PublishResult(year, html_path, docx_path, dict(report.numbers), [f for f in findings if not f.is_error], scope)
+

@@ -1,0 +1,468 @@
+"""Reading a published annual report (text or HTML) into the form's codes, by position.
+
+A county's reports are published as web pages: narrative sections 一、五、六
+and three tables whose header texts are often truncated or mangled
+(``结果`` for ``结果纠正``, ``商业 企业``).  The numbers are therefore never
+matched by their headers.  Each section is found by its heading
+(``二、主动公开政府信息情况`` …, in the official order), and the values of a
+table section are taken in the official row/column order derived from
+:data:`schemas.form.FORM`: 10 for 表二, 175 for 表三, 15 for 表四.
+
+Accepted inputs, all as one ``str`` (decoding bytes is the caller's job):
+
+* one cell per line, as web pages flatten when copied (``0 |``);
+* a row per line, cells separated by ``|`` or tabs (``行政许可 | 0 |``);
+* markdown tables (``| 规章 | 0 | 0 | 0 |`` with ``|---|`` rules);
+* HTML ``<table>`` markup (parsed with the standard library's html.parser).
+
+The result is data: the values by code, the narrative texts, and findings
+where the text cannot be mapped with confidence.  An *error* finding (a
+table section missing, the wrong count of values in a table) means that
+positions are ambiguous and nothing should be written; a *warning* (a
+narrative section missing, a non-numeric value such as ``/`` whose position
+is still certain) lets the import go on.  Pure: no file I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from html.parser import HTMLParser
+
+from .findings import Finding, has_errors, make
+from .form import FORM, SECTIONS, TEXT_FIELDS, Form, Table
+from .layout import LAYOUT
+from .report import Report
+from .values import is_placeholder
+
+# --------------------------------------------------------------------------
+# Lines: what any input format becomes
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the document: a paragraph of text, or the cells of one table row."""
+
+    cells: tuple[str, ...]
+    row: bool = False  # True for a table row (HTML ``<tr>``, a line with ``|`` or tabs)
+
+    @property
+    def text(self) -> str:
+        return " ".join(c for c in self.cells if c.strip())
+
+
+_SEPARATOR_CELL = re.compile(r"^:?-{3,}:?$")
+_RULE_LINE = re.compile(r"^(?:[-*_=]\s*){3,}$")
+_EMPHASIS = re.compile(r"(?:\*\*|__)(.+?)(?:\*\*|__)")  # markdown **bold** → bold
+
+
+def text_lines(text: str) -> list[Line]:
+    """Lines of a plain-text or markdown document."""
+    out = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        if "|" in stripped or "\t" in stripped:
+            parts = [p.strip() for p in re.split(r"[|\t]", stripped)]
+            cells = [p for p in parts if p]
+            if cells and all(_SEPARATOR_CELL.match(c.replace(" ", "")) for c in cells):
+                continue  # a markdown rule |---|:---:|
+            out.append(Line(tuple(cells), row=True))
+        elif not _RULE_LINE.match(stripped):  # a markdown rule (---) is no text
+            plain = _EMPHASIS.sub(r"\1", stripped.lstrip("#> \t")).strip()
+            if plain:
+                out.append(Line((plain,)))
+    return out
+
+
+_BLOCK_TAGS = {
+    "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
+    "section", "article", "header", "footer", "blockquote", "pre", "hr", "title", "caption", "center",
+}
+_SKIPPED_TAGS = {"script", "style", "head", "noscript", "template", "svg", "object", "iframe", "select"}
+
+
+@dataclass
+class _TableContext:
+    row: list[str] | None = None
+    cell: list[str] | None = None
+    layout: bool = False  # a table used for page layout: it holds another table in a cell
+
+
+class _HtmlLines(HTMLParser):
+    """HTML → :class:`Line` s: a row per ``<tr>``, a line per block of text outside tables."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[Line] = []
+        self.text: list[str] = []
+        self.tables: list[_TableContext] = []
+        self.skip = 0
+
+    # -- helpers ----------------------------------------------------------
+
+    def _flush_text(self) -> None:
+        """The narrative buffer as lines (a block boundary inside it is a ``\n``)."""
+        for part in "".join(self.text).split("\n"):
+            joined = re.sub(r"\s+", " ", part).strip()
+            if joined:
+                self.lines.append(Line((joined,)))
+        self.text = []
+
+    def _open_cell(self) -> _TableContext | None:
+        if self.tables and self.tables[-1].cell is not None and not self.tables[-1].layout:
+            return self.tables[-1]
+        return None
+
+    def _close_cell(self, ctx: _TableContext) -> None:
+        if ctx.cell is None:
+            return
+        if ctx.layout:
+            self._flush_text()
+        else:
+            if ctx.row is None:
+                ctx.row = []
+            ctx.row.append(re.sub(r"\s+", " ", "".join(ctx.cell)).strip())
+        ctx.cell = None
+
+    def _close_row(self, ctx: _TableContext) -> None:
+        self._close_cell(ctx)
+        if ctx.row is not None and not ctx.layout:
+            if any(ctx.row):
+                self.lines.append(Line(tuple(ctx.row), row=True))
+        ctx.row = None
+
+    # -- parser callbacks -------------------------------------------------
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "body":
+            self.skip = 0  # a <head> left open does not hide the page
+            return
+        if tag in _SKIPPED_TAGS:
+            self.skip += 1
+            return
+        if self.skip:
+            return
+        if tag == "table":
+            outer = self._open_cell()
+            if outer is not None:  # a table inside a cell: the outer one only lays out the page
+                buffered = "".join(outer.cell or [])
+                outer.cell = []
+                outer.layout = True
+                if outer.row:
+                    self.lines.append(Line(tuple(outer.row), row=True))
+                outer.row = None
+                self._flush_text()
+                self.text = [buffered]
+            self._flush_text()
+            self.tables.append(_TableContext())
+        elif tag == "tr" and self.tables:
+            self._close_row(self.tables[-1])
+            self.tables[-1].row = []
+        elif tag in ("td", "th") and self.tables:
+            ctx = self.tables[-1]
+            self._close_cell(ctx)
+            if ctx.layout:
+                self._flush_text()
+            ctx.cell = []
+        elif tag in _BLOCK_TAGS:
+            self._block()
+
+    def _block(self) -> None:
+        """A block boundary: a line break inside a table cell, else the end of a paragraph."""
+        if self._open_cell() is not None:
+            self.tables[-1].cell.append("\n")
+        else:
+            self._flush_text()
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag in _SKIPPED_TAGS:
+            self.skip -= 1
+
+    def handle_endtag(self, tag):
+        if tag in _SKIPPED_TAGS:
+            self.skip = max(0, self.skip - 1)
+            return
+        if self.skip:
+            return
+        if tag == "table" and self.tables:
+            ctx = self.tables.pop()
+            self._close_row(ctx)
+            self._flush_text()
+        elif tag == "tr" and self.tables:
+            self._close_row(self.tables[-1])
+        elif tag in ("td", "th") and self.tables:
+            self._close_cell(self.tables[-1])
+        elif tag in _BLOCK_TAGS:
+            self._block()
+
+    def handle_data(self, data):
+        if self.skip:
+            return
+        ctx = self._open_cell()
+        (ctx.cell if ctx is not None else self.text).append(data)
+
+    def close(self):
+        super().close()
+        while self.tables:
+            self._close_row(self.tables.pop())
+        self._flush_text()
+
+
+def html_lines(markup: str) -> list[Line]:
+    parser = _HtmlLines()
+    parser.feed(markup)
+    parser.close()
+    return parser.lines
+
+
+_HTML_HINT = re.compile(r"<\s*(?:html|body|table|tr|td|p|div|br|h[1-6])\b", re.I)
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(_HTML_HINT.search(text[:20000]))
+
+
+def document_lines(text: str) -> list[Line]:
+    return html_lines(text) if looks_like_html(text) else text_lines(text)
+
+
+# --------------------------------------------------------------------------
+# Sections: found by their official headings, in the official order
+# --------------------------------------------------------------------------
+
+_NUMERAL_PREFIX = re.compile(r"^([一二三四五六])[、.,]")
+_DECORATION = "#*_>`~ 　"
+HEADING_SIMILARITY = 0.8
+"""How close a heading's text must be to the official title (difflib ratio) to count as that section."""
+
+
+def _norm(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def match_heading(line: Line, index: int) -> str | None:
+    """If ``line`` is the heading of section ``index`` (0…5), the text following the heading on that line."""
+    cells = [c for c in line.cells if c.strip()]
+    if len(cells) != 1:
+        return None
+    text = _norm(cells[0]).strip(_DECORATION)
+    title = _norm(SECTIONS[index])
+    m = _NUMERAL_PREFIX.match(text)
+    if not m or m.group(1) != title[0]:
+        return None
+    body, rest = title[2:], text[m.end():].lstrip(_DECORATION)
+    head = rest[: len(body)]
+    if body != head and SequenceMatcher(None, body, head).ratio() < HEADING_SIMILARITY:
+        return None
+    if len(rest) <= len(body):
+        return ""
+    # the rest of the line as written (not normalised): narrative that follows the heading
+    consumed = len(text) - len(rest) + len(body)
+    original = cells[0].strip().lstrip(_DECORATION)
+    for i in range(len(original) + 1):
+        if len(_norm(original[:i])) >= consumed:
+            return original[i:].strip(_DECORATION + "：:。.")
+    return ""
+
+
+@dataclass
+class Section:
+    index: int  # 0…5, as in SECTIONS
+    heading_line: int  # index of its heading in the lines
+    lines: list[Line] = field(default_factory=list)
+    tail: str = ""  # text on the heading's line after the heading
+
+
+def find_sections(lines: list[Line]) -> dict[int, Section]:
+    """The sections found, by index; each heading is searched after the previous one found."""
+    found: dict[int, Section] = {}
+    start = 0
+    for index in range(len(SECTIONS)):
+        for i in range(start, len(lines)):
+            tail = match_heading(lines[i], index)
+            if tail is not None:
+                found[index] = Section(index, i, tail=tail)
+                start = i + 1
+                break
+    ordered = sorted(found.values(), key=lambda s: s.heading_line)
+    for k, section in enumerate(ordered):
+        end = ordered[k + 1].heading_line if k + 1 < len(ordered) else len(lines)
+        section.lines = lines[section.heading_line + 1: end]
+    return found
+
+
+# --------------------------------------------------------------------------
+# Page furniture after the report (share buttons, site footers)
+# --------------------------------------------------------------------------
+
+FURNITURE = re.compile(
+    r"扫一扫|二维码|分享至|分享到|打印本页|【打印】|【关闭】|关闭窗口|\[打印\]|\[关闭\]|主办单位|承办单位|"
+    r"网站标识码|ICP备|公网安备|版权所有|网站地图|联系我们|上一篇|下一篇|相关链接|责任编辑|浏览次数|访问量|字号[:：]|"
+    r"【字体|字体[:：]\s*[大中小]"
+)
+
+
+def strip_furniture(lines: list[Line]) -> list[Line]:
+    """The lines before the first line of page furniture (which only follows the report)."""
+    for i, line in enumerate(lines):
+        if FURNITURE.search(unicodedata.normalize("NFKC", line.text)):
+            return lines[:i]
+    return lines
+
+
+# --------------------------------------------------------------------------
+# Table values, by position
+# --------------------------------------------------------------------------
+
+NUMBER, NON_NUMBER, LABEL = "number", "non-number", "label"
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?)$")
+_NUMBER_WITH_UNIT = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:万元|元|件|个|条|次|项|份|宗|起|人次|人)$")
+_CHINESE_NUMBER = re.compile(r"^[零〇一二两三四五六七八九十百千]+(?:件|个|项)?$")
+
+
+def classify(cell: str) -> str | None:
+    """NUMBER, NON_NUMBER (a value that is not a number: ``/``, ``无``, ``3件``, ``十二``), LABEL, or None (empty)."""
+    norm = _norm(cell)
+    if not norm:
+        return None
+    if _PLAIN_NUMBER.match(norm):
+        return NUMBER
+    if is_placeholder(norm) or _NUMBER_WITH_UNIT.match(norm) or _CHINESE_NUMBER.match(norm):
+        return NON_NUMBER
+    return LABEL
+
+
+def number_value(cell: str) -> object:
+    """The value to write for a cell classified NUMBER: the number, or the raw text when it is not ASCII."""
+    stripped = cell.strip()
+    norm = _norm(cell).replace(",", "")
+    if stripped != _norm(cell):  # full-width digits and the like: the template's check warns on them
+        return stripped
+    value = float(norm)
+    return int(value) if value.is_integer() and "." not in norm else value
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    kind: str
+    line: int  # index of its line in the section
+
+
+def table_tokens(section: Section) -> list[Token]:
+    tokens = []
+    for i, line in enumerate(section.lines):
+        for cell in line.cells:
+            kind = classify(cell)
+            if kind is not None:
+                tokens.append(Token(cell.strip(), kind, i))
+    return tokens
+
+
+def table_codes(table: Table, form: Form = FORM) -> list[str]:
+    """The table's codes in the official reading order: blocks, rows, then columns."""
+    return [c.code for c in form.cells if c.table is table]
+
+
+# --------------------------------------------------------------------------
+# The whole report
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Imported:
+    """What a published report yields: values by code, narrative texts, and findings."""
+
+    values: dict[str, object]  # numeric code → number (or the raw text of a non-number)
+    texts: dict[str, str]  # text.overview / text.problems / text.other
+    findings: list[Finding]
+    source: str = ""
+
+    @property
+    def unambiguous(self) -> bool:
+        """Every table was found and had exactly its number of values: positions are certain."""
+        return not has_errors(self.findings)
+
+    def template_values(self, *, agency: str, year: int, uscc: str = "") -> dict[str, object]:
+        """What to write into the template, by code."""
+        out: dict[str, object] = {**self.values, **self.texts, "meta.agency": agency, "meta.year": year}
+        if uscc:
+            out["meta.uscc"] = uscc
+        return out
+
+
+def _section_title(index: int) -> str:
+    return SECTIONS[index]
+
+
+def _narrative(section: Section) -> str:
+    lines = [section.tail] if section.tail else []
+    lines += [line.text for line in section.lines]
+    return "\n".join(t.strip() for t in lines if t.strip())
+
+
+def _count_detail(tokens: list[Token], expected: int) -> str:
+    numbers = sum(1 for t in tokens if t.kind == NUMBER)
+    others = [t.text for t in tokens if t.kind == NON_NUMBER]
+    found = len(tokens)
+    detail = f"{'多' if found > expected else '少'} {abs(found - expected)} 个；其中数字 {numbers} 个"
+    if others:
+        shown = "、".join(f"“{t}”" for t in others[:5]) + ("等" if len(others) > 5 else "")
+        detail += f"，非数字内容 {len(others)} 个（{shown}）"
+    return detail
+
+
+def parse_published(text: str, *, source: str = "", form: Form = FORM) -> Imported:
+    """Read a published report (text, markdown or HTML) into values by code, texts and findings."""
+    lines = document_lines(text)
+    sections = find_sections(lines)
+    if sections:
+        last = max(sections.values(), key=lambda s: s.heading_line)
+        last.lines = strip_furniture(last.lines)
+
+    values: dict[str, object] = {}
+    texts: dict[str, str] = {}
+    findings: list[Finding] = []
+    section_of_table = {SECTIONS.index(t.title): t for t in form.tables}
+    section_of_text = {SECTIONS.index(f.label): f for f in TEXT_FIELDS}
+
+    for index in range(len(SECTIONS)):
+        title = _section_title(index)
+        section = sections.get(index)
+        if index in section_of_text:
+            fld = section_of_text[index]
+            if section is None:
+                sheet, cell = LAYOUT.address(fld.code)
+                findings.append(make("import.text", sheet=sheet, cell=cell, code=fld.code, file=source, title=title))
+                texts[fld.code] = ""
+            else:
+                texts[fld.code] = _narrative(section)
+            continue
+        table = section_of_table[index]
+        if section is None:
+            findings.append(make("import.section", sheet=table.sheet, file=source, title=title, number=table.number))
+            continue
+        codes = table_codes(table, form)
+        tokens = [t for t in table_tokens(section) if t.kind != LABEL]
+        if len(tokens) != len(codes):
+            findings.append(make(
+                "import.count", sheet=table.sheet, file=source, title=title, number=table.number,
+                found=len(tokens), expected=len(codes), detail=_count_detail(tokens, len(codes)),
+            ))
+            continue
+        for i, (code, token) in enumerate(zip(codes, tokens), start=1):
+            if token.kind == NUMBER:
+                values[code] = number_value(token.text)
+            else:
+                values[code] = token.text
+                sheet, cell = LAYOUT.address(code)
+                label = Report(numbers={}, fields={}).label(code, form)
+                findings.append(make("import.value", sheet=sheet, cell=cell, code=code, file=source,
+                                     title=title, index=i, value=token.text, label=f"「{sheet}」{label}"))
+    return Imported(values, texts, findings, source)
