@@ -1,0 +1,608 @@
+"""``nianbao bench``: the whole pipeline over N realistic reports, against three baselines.
+
+For each N the benchmark
+
+1. generates N filled reports of a made-up province (N agencies, about 90 %
+   valid, 10 % with the typical mistakes of :mod:`flows.sample`), written
+   through :func:`flows.xlsx.write_template` with plain values in every cell
+   (what a spreadsheet application's cached values look like), and a roster
+   of the N agencies.  Generated files are kept in ``WORKDIR/files/`` keyed by
+   N and seed, so that a rerun reuses them;
+2. runs the pipeline over them as the flow's tasks call it — the plain
+   functions :func:`flows.intake.intake` and :func:`flows.rollup.publish_year`
+   (rollup, status, findings, feedback workbooks, Great Expectations reports,
+   index page) — in a fresh child process, timing imports apart;
+3. runs it again with nothing new (everything already in the ledger), in
+   another fresh child process;
+4. times three baselines on the same files, each in its own child process:
+   openpyxl in read-only mode touching the named cells, python-calamine (the
+   practical floor of reading an .xlsx from Python) and a naive script
+   (``pandas.read_excel(sheet_name=None)`` per file, summing the numbers,
+   no checks);
+5. once, the Prefect flow itself on the temporary local server: the server's
+   start-up, then a flow run and a run with nothing new, against the plain
+   functions on the same files.
+
+Peak memory is the peak resident set size of each child process (``VmHWM``
+from ``/proc/self/status``: ``ru_maxrss`` without the parent's pages that a
+child counts between fork and exec), a fresh interpreter per measurement, so
+one never inflates another; feedback workers report theirs the same way.
+Results are printed as a table and written to ``WORKDIR/bench-results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import inspect
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .progress import Progress
+
+DEFAULT_NS = (60, 1_000, 10_000)
+DEFAULT_SEED = 2024
+DEFAULT_WORKDIR = "var/bench"
+YEAR = 2024
+FAULTY_SHARE = 0.10
+CHUNK = 250  # reports generated per task of the generator's process pool
+RESULTS_FILE = "bench-results.json"
+COMPLETE_MARK = ".complete"
+
+# --------------------------------------------------------------------------
+# A made-up province: N agencies, about 41 per county
+# --------------------------------------------------------------------------
+
+def _departments() -> tuple[str, ...]:
+    """The sample county's 41 agencies without the county's name."""
+    from .sample import AGENCIES, COUNTY
+
+    return tuple(name.removeprefix(COUNTY).removeprefix(COUNTY[:-1]) for name in AGENCIES)
+
+
+def county_name(index: int) -> str:
+    return f"示例{index + 1:03d}县"
+
+
+def province(n: int) -> list:
+    """N agencies (name, USCC) of a made-up province: 41 departments in each county, USCCs unique and valid."""
+    from schemas.uscc import complete
+
+    from .sample import Agency
+
+    departments = _departments()
+    out = []
+    for i in range(n):
+        county, dept = divmod(i, len(departments))
+        division = 500_000 + county  # six digits, a made-up administrative division
+        out.append(Agency(f"{county_name(county)}{departments[dept]}", complete(f"11{division:06d}MB{i:07d}")))
+    return out
+
+
+def _write_chunk(job: tuple[str, int, int, int, int]) -> int:
+    """Write reports ``start .. stop-1`` of a province of N into ``folder`` (one task of the pool)."""
+    folder, n, seed, start, stop = job
+    from .sample import sample_reports
+    from .xlsx import write_template
+
+    agencies = province(n)[start:stop]
+    faulty = round(len(agencies) * FAULTY_SHARE)
+    reports = sample_reports(YEAR, seed=seed * 1_000_003 + start, agencies=agencies, missing=0, faulty=faulty)
+    for report in reports:
+        write_template(Path(folder) / f"{report.agency.name}-{YEAR}年报.xlsx", values=report.values)
+    return len(reports)
+
+
+def files_dir(workdir: Path, n: int, seed: int) -> Path:
+    return Path(workdir) / "files" / f"n{n}-seed{seed}"
+
+
+def generate(workdir: Path, n: int, seed: int = DEFAULT_SEED, *, jobs: int | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Path:
+    """The folder of N generated reports plus ``roster.csv``; reused when already complete."""
+    from .roster import Entry, write_roster_csv
+
+    folder = files_dir(workdir, n, seed)
+    if (folder / COMPLETE_MARK).exists():
+        return folder
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial = folder.with_name(folder.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    (partial / "roster.csv").write_bytes(write_roster_csv([Entry(a.name, a.uscc) for a in province(n)]))
+    work = [(str(partial / "reports"), n, seed, start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
+    (partial / "reports").mkdir()
+    jobs = jobs or min(os.cpu_count() or 1, len(work)) or 1
+    done = 0
+    if jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for written in pool.imap_unordered(_write_chunk, work):
+                done += written
+                if progress:
+                    progress(done, n)
+    else:
+        for job in work:
+            done += _write_chunk(job)
+            if progress:
+                progress(done, n)
+    count = sum(1 for _ in (partial / "reports").iterdir())
+    if count != n:
+        raise RuntimeError(f"generator wrote {count} reports, expected {n}")
+    (partial / COMPLETE_MARK).write_text(json.dumps({"n": n, "seed": seed, "year": YEAR}))
+    partial.rename(folder)
+    return folder
+
+
+def fresh_county(workdir: Path, files: Path, n: int):
+    """An empty county (inbound, outbound, state) whose inbound folder holds hard links to the generated files."""
+    from .settings import Settings
+
+    root = Path(workdir) / "runs" / f"n{n}"
+    if root.exists():
+        shutil.rmtree(root)
+    settings = Settings(inbound=root / "inbound", outbound=root / "outbound", state=root / "var",
+                        roster=root / "roster.csv")
+    settings.inbound.mkdir(parents=True)
+    shutil.copyfile(files / "roster.csv", settings.roster)
+    for path in (files / "reports").iterdir():
+        try:
+            os.link(path, settings.inbound / path.name)  # the intake moves the link; the cached file stays
+        except OSError:
+            shutil.copyfile(path, settings.inbound / path.name)
+    return settings
+
+
+# --------------------------------------------------------------------------
+# Measurements, each in a fresh child process
+# --------------------------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    from .parallel import peak_rss_mb
+
+    return peak_rss_mb()
+
+
+def _settings_of(root: str):
+    from .settings import Settings
+
+    r = Path(root)
+    return Settings(inbound=r / "inbound", outbound=r / "outbound", state=r / "var", roster=r / "roster.csv")
+
+
+def _timed(module, name: str, spent: dict) -> None:
+    """Wrap ``module.name`` so that the seconds spent in it add up in ``spent[name]``."""
+    original = getattr(module, name)
+    spent[name] = 0.0
+
+    def wrapper(*args, **kw):
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kw)
+        finally:
+            spent[name] += time.perf_counter() - t0
+
+    setattr(module, name, wrapper)
+
+
+def _child_pipeline(params: dict) -> dict:
+    """intake() then publish_year() for every year, as the flow's tasks call them; imports timed apart."""
+    out: dict = {}
+    t = time.perf_counter()
+    from schemas import checks  # noqa: F401 - pandas, pandera
+
+    from . import intake as intake_module, rollup, roster  # noqa: F401
+    out["import_core_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    from . import gx_reports
+
+    with gx_reports._quiet():
+        import great_expectations  # noqa: F401
+    out["import_gx_s"] = time.perf_counter() - t
+
+    settings = _settings_of(params["root"])
+    spent: dict[str, float] = {}
+    _timed(gx_reports, "publish_reports", spent)  # publish_year imports it from the module when it runs
+    _timed(rollup, "_write_feedback", spent)
+    show = params.get("progress")
+    bar = Progress("收件", stream=sys.stderr) if show else None
+    t = time.perf_counter()
+    result = intake_module.intake(settings, settle_seconds=0, progress=bar)
+    if bar:
+        bar.close()
+    out["intake_s"] = time.perf_counter() - t
+    out["accepted"] = result.count("accepted")
+    out["rejected"] = result.count("rejected")
+    out["duplicates"] = result.count("duplicate")
+    t = time.perf_counter()
+    years = []
+    for year in sorted(result.years) or [YEAR]:
+        bar = Progress(f"{year} 年度反馈表", stream=sys.stderr) if show else None
+        extra = {"progress": bar} if "progress" in inspect.signature(rollup.publish_year).parameters else {}
+        y = rollup.publish_year(settings, year, roster.load_roster(settings.roster), **extra)
+        if bar:
+            bar.close()
+        years.append({"year": year, "rebuilt": y.rebuilt, "in_rollup": sum(1 for s in y.statuses if s.in_rollup),
+                      "rollup_findings": len(y.rollup_findings),
+                      "expectation_failures": len(y.expectation_failures)})
+    out["publish_s"] = time.perf_counter() - t
+    out["reports_s"] = spent["publish_reports"]
+    out["feedback_s"] = spent["_write_feedback"]
+    out["rollup_s"] = out["publish_s"] - out["reports_s"] - out["feedback_s"]
+    out["years"] = years
+    out["pipeline_s"] = out["intake_s"] + out["publish_s"]
+    from .parallel import LAST_RUN
+
+    out["workers"] = LAST_RUN.get("workers", 0)
+    out["workers_peak_rss_mb"] = LAST_RUN.get("peak_rss_mb", 0.0)
+    return out
+
+
+def _child_rerun(params: dict) -> dict:
+    """The same pipeline with nothing new: every file is already in the ledger."""
+    out = _child_pipeline({**params, "progress": False})
+    out["rerun_s"] = out["pipeline_s"]
+    return out
+
+
+def _form_places() -> dict[str, list[tuple[str, int, int]]]:
+    """sheet → [(code, row, col)] of the 200 numeric cells (where the template puts them)."""
+    from schemas.form import FORM
+    from schemas.layout import LAYOUT
+
+    places: dict[str, list[tuple[str, int, int]]] = {}
+    for code in FORM.numeric_codes:
+        sheet, row, col = LAYOUT.place(code)
+        places.setdefault(sheet, []).append((code, row, col))
+    return places
+
+
+def _number(value) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return 0.0
+
+
+def _child_openpyxl(params: dict) -> dict:
+    """openpyxl.load_workbook(read_only=True, data_only=True), then every named cell's value.
+
+    openpyxl is reached through :mod:`flows.xlsx`, the one module of the project that imports it.
+    """
+    t = time.perf_counter()
+    from schemas.layout import parse_a1
+
+    from .xlsx import load_workbook  # openpyxl's
+
+    imported = time.perf_counter() - t
+    t = time.perf_counter()
+    total = 0.0
+    files = sorted(Path(params["files"]).iterdir())
+    for path in files:
+        wb = load_workbook(path, read_only=True, data_only=True)
+        wanted: dict[str, dict[tuple[int, int], str]] = {}
+        for name, dn in wb.defined_names.items():
+            for sheet, coord in dn.destinations:
+                wanted.setdefault(sheet, {})[parse_a1(coord)] = name
+        for sheet, cells in wanted.items():
+            last = max(r for r, _ in cells)
+            for r, row in enumerate(wb[sheet].iter_rows(max_row=last, values_only=True), start=1):
+                for c, value in enumerate(row, start=1):
+                    if (r, c) in cells and not cells[(r, c)].startswith(("meta.", "text.")):
+                        total += _number(value)
+        wb.close()
+    return {"import_s": imported, "load_s": time.perf_counter() - t, "files": len(files), "sum": total}
+
+
+def calamine_available() -> bool:
+    try:
+        import python_calamine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _child_calamine(params: dict) -> dict:
+    """python-calamine: each sheet holding numbers as Python values, then the 200 cells by their template place."""
+    t = time.perf_counter()
+    from python_calamine import CalamineWorkbook
+
+    imported = time.perf_counter() - t
+    places = _form_places()
+    t = time.perf_counter()
+    total = 0.0
+    files = sorted(Path(params["files"]).iterdir())
+    for path in files:
+        wb = CalamineWorkbook.from_path(str(path))
+        for sheet, cells in places.items():
+            rows = wb.get_sheet_by_name(sheet).to_python()
+            for _code, r, c in cells:
+                if r - 1 < len(rows) and c - 1 < len(rows[r - 1]):
+                    total += _number(rows[r - 1][c - 1])
+    return {"import_s": imported, "load_s": time.perf_counter() - t, "files": len(files), "sum": total}
+
+
+def _child_pandas(params: dict) -> dict:
+    """The naive script: pandas.read_excel(sheet_name=None) per file (its default engine, openpyxl), summing every number."""
+    t = time.perf_counter()
+    import pandas as pd
+
+    imported = time.perf_counter() - t
+    t = time.perf_counter()
+    total = 0.0
+    files = sorted(Path(params["files"]).iterdir())
+    for path in files:
+        for frame in pd.read_excel(path, sheet_name=None, engine="openpyxl").values():
+            total += float(frame.apply(pd.to_numeric, errors="coerce").sum().sum())
+    return {"import_s": imported, "load_s": time.perf_counter() - t, "files": len(files), "sum": total}
+
+
+def _child_prefect(params: dict) -> dict:
+    """The flow on the temporary local Prefect server: imports, server start-up, a run, a run with nothing new."""
+    from .settings import configure_prefect
+
+    settings = _settings_of(params["root"])
+    os.environ["PREFECT_HOME"] = params["prefect_home"]
+    configure_prefect(settings)
+    out: dict = {}
+    t = time.perf_counter()
+    from .pipeline import flow_parameters, nianbao_run
+
+    out["import_s"] = time.perf_counter() - t  # prefect, pandas, pandera and the flows
+    t = time.perf_counter()
+    from . import gx_reports
+
+    with gx_reports._quiet():
+        import great_expectations  # noqa: F401
+    out["import_gx_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # what a flow run in a bare process starts: the temporary server
+    server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")))
+    out["server_start_s"] = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        summary = nianbao_run(**flow_parameters(settings, settle_seconds=0, progress=False))
+        out["flow_s"] = time.perf_counter() - t
+        out["accepted"] = summary["accepted"]
+        t = time.perf_counter()
+        nianbao_run(**flow_parameters(settings, settle_seconds=0, progress=False))
+        out["flow_rerun_s"] = time.perf_counter() - t
+    finally:
+        server.stop()
+    out["startup_s"] = params.get("interpreter_s", 0.0) + out["import_s"] + out["import_gx_s"] + out["server_start_s"]
+    return out
+
+
+CHILDREN = {
+    "pipeline": _child_pipeline,
+    "rerun": _child_rerun,
+    "openpyxl": _child_openpyxl,
+    "calamine": _child_calamine,
+    "pandas": _child_pandas,
+    "prefect": _child_prefect,
+}
+
+
+def measure(kind: str, params: dict, *, stderr=None) -> dict:
+    """Run one measurement in a fresh Python process; its result plus wall time and peak RSS."""
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as fh:
+        out_path = fh.name
+    try:
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "flows.bench", "--child", kind, json.dumps(params), out_path,
+                               repr(time.time())],
+                              stdout=subprocess.DEVNULL, stderr=stderr, env=_child_env())
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise RuntimeError(f"benchmark child {kind!r} failed with exit status {proc.returncode}")
+        result = json.loads(Path(out_path).read_text())
+    finally:
+        os.unlink(out_path)
+    result["process_wall_s"] = wall
+    return result
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def _child_main(kind: str, params: str, out_path: str, spawned: str = "0") -> None:
+    decoded = json.loads(params)
+    decoded["interpreter_s"] = max(0.0, time.time() - float(spawned)) if float(spawned) else 0.0
+    result = CHILDREN[kind](decoded)
+    result["interpreter_s"] = decoded["interpreter_s"]  # from the parent's spawn to this line
+    result["peak_rss_mb"] = _peak_rss_mb()
+    Path(out_path).write_text(json.dumps(result, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------
+# The benchmark
+# --------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def bench_one(workdir: Path, n: int, seed: int, *, baselines: bool = True, progress: bool = True,
+              log: Callable[[str], None] = print) -> dict:
+    """Every measurement of one N."""
+    t = time.perf_counter()
+    bar = Progress(f"生成 {n} 份", stream=sys.stderr) if progress else None
+    files = generate(workdir, n, seed, progress=bar)
+    if bar:
+        bar.close()
+    row: dict = {"n": n, "seed": seed, "generate_s": time.perf_counter() - t}
+    settings = fresh_county(workdir, files, n)
+    root = str(settings.inbound.parent)
+    log(f"[{n}] pipeline …")
+    row["pipeline"] = measure("pipeline", {"root": root, "progress": progress}, stderr=None if progress else subprocess.DEVNULL)
+    log(f"[{n}] rerun with nothing new …")
+    row["rerun"] = measure("rerun", {"root": root})
+    if baselines:
+        for kind in ("openpyxl", "calamine", "pandas"):
+            if kind == "calamine" and not calamine_available():
+                log("python-calamine is not installed (pip install 'nianbao[bench]'): no calamine baseline")
+                continue
+            log(f"[{n}] baseline {kind} …")
+            row[kind] = measure(kind, {"files": str(files / "reports")})
+    return row
+
+
+def prefect_overhead(workdir: Path, n: int, seed: int) -> dict:
+    """The flow itself, once, on the files of N."""
+    files = generate(workdir, n, seed)
+    settings = fresh_county(workdir, files, n)
+    home = Path(workdir) / "prefect-home"
+    home.mkdir(parents=True, exist_ok=True)
+    result = measure("prefect", {"root": str(settings.inbound.parent), "prefect_home": str(home.resolve())})
+    result["n"] = n
+    return result
+
+
+def run(ns: Sequence[int], workdir: Path, *, seed: int = DEFAULT_SEED, baselines: bool = True,
+        with_prefect: bool = True, progress: bool = True, log: Callable[[str], None] = print) -> dict:
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = {"when": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
+               "peak_memory": "peak RSS (VmHWM, /proc/self/status) of a fresh child process per measurement",
+               "rows": []}
+    for n in ns:
+        results["rows"].append(bench_one(workdir, n, seed, baselines=baselines, progress=progress, log=log))
+    if with_prefect:
+        log(f"[{min(ns)}] Prefect flow on the temporary server …")
+        results["prefect"] = prefect_overhead(workdir, min(ns), seed)
+    (workdir / RESULTS_FILE).write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    return results
+
+
+def _ms(seconds: float, n: int) -> str:
+    return f"{seconds / n * 1000:.2f} ms"
+
+
+def render(results: dict) -> str:
+    """The results as Markdown tables, and a few lines on start-up and Prefect."""
+    lines = [
+        "| N | pipeline | per report | intake | rollup, CSVs, page | feedback workbooks | GX reports "
+        "| peak RSS (workers) | rerun, nothing new |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in results["rows"]:
+        n, p, r = row["n"], row["pipeline"], row["rerun"]
+        lines.append(
+            f"| {n:,} | {p['pipeline_s']:.1f} s | {_ms(p['pipeline_s'], n)} | {p['intake_s']:.1f} s "
+            f"| {p['rollup_s']:.1f} s | {p['feedback_s']:.1f} s | {p['reports_s']:.1f} s "
+            f"| {p['peak_rss_mb']:.0f} MB ({p.get('workers_peak_rss_mb', 0):.0f} MB) | {r['rerun_s']:.2f} s |"
+        )
+    if any(k in row for row in results["rows"] for k in ("openpyxl", "calamine", "pandas")):
+        lines += [
+            "",
+            "| N | openpyxl read-only load | python-calamine (floor) | naive pandas script | pipeline ÷ calamine "
+            "| pipeline ÷ openpyxl | pandas ÷ pipeline |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in results["rows"]:
+            n, p = row["n"], row["pipeline"]["pipeline_s"]
+
+            def cell(kind):
+                b = row.get(kind)
+                return f"{b['load_s']:.1f} s, {_ms(b['load_s'], n)}, {b['peak_rss_mb']:.0f} MB" if b else "–"
+
+            def ratio(kind, inverse=False):
+                b = row.get(kind)
+                if not b:
+                    return "–"
+                return f"{(b['load_s'] / p) if inverse else (p / b['load_s']):.1f}×"
+
+            lines.append(f"| {n:,} | {cell('openpyxl')} | {cell('calamine')} | {cell('pandas')} "
+                         f"| {ratio('calamine')} | {ratio('openpyxl')} | {ratio('pandas', inverse=True)} |")
+    first = results["rows"][0]["pipeline"] if results["rows"] else None
+    lines.append("")
+    if first:
+        lines.append(f"Imports in a fresh process: pandas, pandera and the pipeline {first['import_core_s']:.1f} s, "
+                     f"Great Expectations {first['import_gx_s']:.1f} s.")
+    pf = results.get("prefect")
+    if pf:
+        plain = next((row["pipeline"]["pipeline_s"] for row in results["rows"] if row["n"] == pf["n"]), None)
+        overhead = f" (the same work as plain functions: {plain:.1f} s)" if plain is not None else ""
+        lines.append(
+            f"Prefect flow, N = {pf['n']:,}: start-up {pf['startup_s']:.1f} s (interpreter {pf['interpreter_s']:.1f} s, "
+            f"imports with Prefect {pf['import_s']:.1f} s, Great Expectations {pf['import_gx_s']:.1f} s, temporary "
+            f"server {pf['server_start_s']:.1f} s); flow run {pf['flow_s']:.1f} s{overhead}; flow run with nothing "
+            f"new {pf['flow_rerun_s']:.1f} s; peak RSS {pf['peak_rss_mb']:.0f} MB."
+        )
+    lines.append("Peak memory: peak RSS (VmHWM) of a fresh child process per measurement; in brackets, the largest "
+                 "of its worker processes (feedback workbooks).")
+    return "\n".join(lines)
+
+
+def parse_ns(values: Sequence[str]) -> list[int]:
+    ns = []
+    for v in values:
+        n = int(str(v).replace(",", "").replace("_", ""))
+        if n < 1:
+            raise ValueError(f"N must be at least 1: {v}")
+        ns.append(n)
+    return ns
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        _child_main(*argv[1:5])
+        return 0
+    p = argparse.ArgumentParser(prog="python -m flows.bench")
+    p.add_argument("--n", nargs="+", default=[str(n) for n in DEFAULT_NS])
+    p.add_argument("--workdir", default=DEFAULT_WORKDIR)
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--skip-baselines", action="store_true")
+    p.add_argument("--skip-prefect", action="store_true")
+    args = p.parse_args(argv)
+    results = run(parse_ns(args.n), Path(args.workdir), seed=args.seed, baselines=not args.skip_baselines,
+                  with_prefect=not args.skip_prefect, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(render(results))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
