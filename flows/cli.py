@@ -57,6 +57,41 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--interval", type=int, default=300, metavar="SECONDS", help="检查间隔秒数（默认 300）")
     sv.add_argument("--port", type=int, default=4200, help="本机 Prefect 服务端口（默认 4200）")
 
+    st = sub.add_parser("status", help="查看各单位报送状态和最近收到的文件", description="列出各单位的状态（已通过/未通过/未报送）和最近的报送记录。")
+    st.add_argument("--year", type=int, metavar="Y", help="报告年度（默认：最近的年度）")
+    st.add_argument("--roster", metavar="FILE", help="单位名单")
+
+    rp = sub.add_parser("reprocess", help="重新校验已归档的原件", description="按当前规则重新校验一份已归档的原件（给出文件名或 sha256 前缀），并更新该年度的汇总。")
+    rp.add_argument("target", metavar="FILE-or-SHA", help="归档文件的路径或文件名，或 sha256（至少 8 位）")
+    rp.add_argument("--roster", metavar="FILE", help="单位名单")
+    rp.add_argument("--outbound", metavar="DIR", help="输出文件夹")
+
+    im = sub.add_parser("import", help="导入已发布的年报（网页或文本）为填好的模板",
+                        description="读取已发布的年报（网页 HTML、纯文本或 markdown），按国家格式的位置把表二、表三、表四的"
+                                    "数字和一、五、六部分的文字写入年报模板（.xlsx），并按常规规则校验。")
+    im.add_argument("file", metavar="FILE", help="已发布的年报（.html/.htm/.txt/.md）")
+    im.add_argument("--agency", required=True, metavar="NAME", help="单位名称")
+    im.add_argument("--year", type=int, required=True, metavar="Y", help="报告年度，如 2024")
+    im.add_argument("--uscc", default="", metavar="CODE", help="统一社会信用代码（18 位，可不填）")
+    im.add_argument("-o", "--output", metavar="OUT.xlsx", help="输出文件（默认：当前文件夹下 <单位名称>-<年度>年报.xlsx）")
+    im.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+
+    pb = sub.add_parser("publish", help="根据全县汇总生成本县年度报告（网页和 Word）",
+                        description="读取 outbound/<年度>/rollup.xlsx，按国家格式的六个部分生成本县政府信息公开工作年度报告："
+                                    "年度报告.html 和 年度报告.docx；第一部分的统计语句据数字起草，其余部分标明【请填写】。")
+    pb.add_argument("--year", type=int, metavar="Y", help="报告年度（默认：已有汇总表的最近年度）")
+    pb.add_argument("--outbound", metavar="DIR", help="输出文件夹（默认 outbound/，或 NIANBAO_OUTBOUND）")
+
+    b = sub.add_parser("bench", help="性能基准：N 份仿真年报跑完整流程，并与三种读取方式比较",
+                       description="生成 N 份仿真年报（约 10% 带常见错误）和 N 个单位的名单，计时完整流程（收件、汇总、报告）"
+                                   "和无新文件的重跑，并在同一批文件上测量 openpyxl 只读加载、python-calamine 和朴素 pandas 脚本；"
+                                   "每项在新的子进程中测量峰值内存。结果打印为表格并写入工作目录的 bench-results.json。")
+    b.add_argument("--n", nargs="+", type=int, default=[60, 1000, 10000], metavar="N", help="报告份数，可给多个（默认 60 1000 10000）")
+    b.add_argument("--workdir", default="var/bench", metavar="DIR", help="工作目录，生成的文件按份数和随机种子缓存于此（默认 var/bench）")
+    b.add_argument("--seed", type=int, default=2024, help="随机种子（默认 2024）")
+    b.add_argument("--skip-baselines", action="store_true", help="不测三种基线")
+    b.add_argument("--skip-prefect", action="store_true", help="不测 Prefect 流程本身（临时服务的启动和一次流程运行）")
+
     d = sub.add_parser("demo", help="用巫山县示例数据演示完整流程", description="生成示例县的名单和各单位年报，放入收件夹，然后运行完整流程。")
     folders(d)
     d.add_argument("--year", type=int, default=2024, metavar="Y", help="报告年度（默认 2024）")
@@ -189,6 +224,83 @@ def cmd_serve(args) -> int:
     return serve(settings, interval=args.interval, port=args.port)
 
 
+def cmd_status(args) -> int:
+    from .recovery import status_text
+
+    print(status_text(_settings(args), args.year))
+    return EXIT_OK
+
+
+def cmd_reprocess(args) -> int:
+    from .recovery import reprocess
+
+    settings = _settings(args)
+    _check_roster(settings)
+    print(reprocess(settings, args.target))
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from schemas.checks import FIRST_YEAR
+    from schemas.uscc import problem
+
+    from .importer import default_output, import_report
+
+    agency = args.agency.strip()
+    if not agency:
+        raise UsageError("--agency 单位名称不能为空")
+    if not FIRST_YEAR <= args.year <= 2100:
+        raise UsageError(f"报告年度应为 {FIRST_YEAR} 年以后的四位年份：{args.year}")
+    if args.uscc and (why := problem(args.uscc)):
+        raise UsageError(f"统一社会信用代码“{args.uscc}”有误：{why}")
+    out = Path(args.output) if args.output else default_output(agency, args.year)
+    if out.suffix.lower() != ".xlsx":
+        raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
+    if out.exists() and not args.force:
+        raise UsageError(f"文件已存在：{out}（如需覆盖请加 --force）")
+    result = import_report(Path(args.file), agency=agency, year=args.year, uscc=args.uscc.upper(), output=out,
+                           force=args.force)
+    print(f"读取：{result.source}（{result.kind}）")
+    for f in result.findings:
+        print("  " + " ".join(p for p in (f.severity_label, f.where, f"[{f.rule}]", f.message) if p))
+    if not result.written:
+        print("未导入：原文中的数字无法按位置可靠对应到国家格式（见上），没有写出文件。")
+        return EXIT_FINDINGS
+    print(f"已写出：{result.output}（{agency}，{args.year} 年度）")
+    print("校验结果：")
+    print(render_text([result.check]))
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def cmd_publish(args) -> int:
+    from .publish import latest_year, publish_report
+
+    settings = _settings(args)
+    year = args.year or latest_year(settings.outbound)
+    if year is None:
+        raise UsageError(f"{settings.outbound} 下没有任何年度的汇总表，请先运行 nianbao run，或用 --year 指定年度")
+    result = publish_report(settings, year)
+    print(f"已生成 {year} 年度政府信息公开工作年度报告：")
+    print(f"  网页：{result.html}")
+    print(f"  Word：{result.docx}")
+    if result.scope:
+        print(f"  {result.scope}")
+    print("第一部分的统计语句已根据汇总数字起草；标有【请填写】的部分请县政府办公室补充后发布。")
+    return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    from .bench import RESULTS_FILE, render, run
+
+    if any(n < 1 for n in args.n):
+        raise UsageError("--n 的份数须为正整数")
+    results = run(args.n, Path(args.workdir), seed=args.seed, baselines=not args.skip_baselines,
+                  with_prefect=not args.skip_prefect, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(render(results))
+    print(f"结果已写入 {Path(args.workdir) / RESULTS_FILE}")
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from .demo import prepare_demo
 
@@ -199,7 +311,18 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"template": cmd_template, "check": cmd_check, "run": cmd_run, "serve": cmd_serve, "demo": cmd_demo}
+COMMANDS = {
+    "template": cmd_template,
+    "check": cmd_check,
+    "run": cmd_run,
+    "serve": cmd_serve,
+    "status": cmd_status,
+    "reprocess": cmd_reprocess,
+    "import": cmd_import,
+    "publish": cmd_publish,
+    "bench": cmd_bench,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

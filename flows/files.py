@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+OUTPUT_MODE = 0o644
 
 
 @contextmanager
@@ -18,6 +19,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, OUTPUT_MODE)  # mkstemp makes 0600; outputs are for the office to read
     os.close(fd)
     try:
         yield Path(tmp)

@@ -1,11 +1,13 @@
 """Intake: pick up the files in the inbound folder, check them, record them, archive them.
 
-Each file is hashed; a hash already in the ledger is a duplicate and is not
-counted again.  New files are read and checked in batches (one vectorised
-check per batch), recorded in the ledger, and then moved byte for byte into
-the archive.  Nothing is ever modified or deleted: a file leaves the inbound
-folder only by a rename into the archive, after its ledger row is committed,
-and a rerun completes a move that an earlier run did not finish.
+Each file is read once and hashed; a hash already in the ledger is a duplicate
+and is not counted again.  New files are read and checked in batches (one
+vectorised check per batch), recorded in the ledger (one transaction per
+batch), and then moved byte for byte into the archive.  Nothing is ever
+modified or deleted: a file leaves the inbound folder only by a rename into
+the archive, after its ledger row is committed, and a rerun completes a move
+that an earlier run did not finish.  With several batches, a reader process
+reads and parses the next batches while this one checks, records and moves.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import io
 import os
 import re
 import shutil
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,17 +27,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.checks import check_reports
-from schemas.findings import count, has_errors
+from schemas.crossyear import cross_year_findings
+from schemas.findings import count, has_errors, make
 from schemas.report import Report
 from schemas.values import coerce_text, coerce_year
 
+from .history import History
 from .ledger import Ledger, Submission
+from .locking import run_lock
+from .parallel import Ahead, WorkerLost, processes
 from .reader import Limits, read_report
+from .roster import load_roster
 from .settings import Settings
 
 CANDIDATE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv")
 """What agencies drop: workbooks, and the formats a wrong "save as" produces (rejected with a reason)."""
 
+NOT_SUBMISSIONS = ("~$", ".~lock.", "._")  # Excel/WPS and LibreOffice lock files, macOS resource forks
 DEFAULT_SETTLE_SECONDS = 5.0  # a file modified more recently may still be being written
 DEFAULT_BATCH = 200
 
@@ -69,22 +78,26 @@ def now_iso(clock: Callable[[], dt.datetime] | None = None) -> str:
 
 
 def pending_files(inbound: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> tuple[list[Path], list[Path]]:
-    """(ready, still being written) candidate files of the inbound folder, by name."""
+    """(ready, still being written) candidate files of the inbound folder, by name.
+
+    A symbolic link is "ready" at once: it is never read, only rejected and archived.
+    """
     ready, waiting = [], []
     if not inbound.is_dir():
         return ready, waiting
     now = time.time()
     for path in sorted(inbound.iterdir()):
         name = path.name
-        if name.startswith((".", "~$")) or path.suffix.lower() not in CANDIDATE_SUFFIXES:
+        if name.startswith(NOT_SUBMISSIONS) or path.suffix.lower() not in CANDIDATE_SUFFIXES:
             continue
         try:
             st = path.lstat()
         except FileNotFoundError:
             continue
-        if not path.is_file() or path.is_symlink():
-            continue
-        (waiting if now - st.st_mtime < settle_seconds else ready).append(path)
+        if path.is_symlink():
+            ready.append(path)
+        elif stat.S_ISREG(st.st_mode):
+            (waiting if now - st.st_mtime < settle_seconds else ready).append(path)
     return ready, waiting
 
 
@@ -120,7 +133,7 @@ def move_into(src: Path, dst: Path, *, exact: bool = True) -> Path:
         final = dst.with_name(f"{dst.stem}-{n}{dst.suffix}")
         n += 1
     try:
-        os.link(src, final)  # atomic, and fails rather than overwrite
+        os.link(src, final, follow_symlinks=False)  # atomic, fails rather than overwrite; a link moves as a link
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
             raise
@@ -157,9 +170,8 @@ def _likely_year(ledger: Ledger, reports: list[Report]) -> int:
 
 
 def archive_path(settings: Settings, year: int | None, status: str, received_at: str, sha: str, name: str) -> Path:
-    stamp = received_at[:19].replace(":", "").replace("-", "")
     folder = settings.archive / (str(year) if year else "unknown") / status
-    return folder / f"{stamp}-{sha[:8]}-{safe_name(name)}"
+    return folder / f"{_stamp(received_at)}-{sha[:8]}-{safe_name(name)}"
 
 
 def submission_from(report: Report, findings, *, sha: str, file_name: str, received_at: str, archived: Path,
@@ -184,6 +196,11 @@ def submission_from(report: Report, findings, *, sha: str, file_name: str, recei
     )
 
 
+AHEAD_FROM = 2
+"""From this many batches on, a worker process reads and parses the files of the next batches
+while this one checks, records and moves the current one (see :class:`flows.parallel.Ahead`)."""
+
+
 def intake(
     settings: Settings,
     *,
@@ -193,50 +210,166 @@ def intake(
     clock: Callable[[], dt.datetime] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> IntakeResult:
-    """One pass over the inbound folder."""
+    """One pass over the inbound folder, under the state folder's lock."""
     result = IntakeResult()
-    ready, waiting = pending_files(settings.inbound, settle_seconds)
-    result.waiting = [p.name for p in waiting]
     limits = Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024)
-    with Ledger(settings.ledger) as ledger:
-        for start in range(0, len(ready), batch_size):
-            _intake_batch(ledger, settings, ready[start:start + batch_size], limits, default_year, clock, result)
-            if progress:
-                progress(min(start + batch_size, len(ready)), len(ready))
+    with run_lock(settings.state), Ledger(settings.ledger) as ledger:
+        history = History(ledger, load_roster(settings.roster))
+        result.outcomes += finish_moves(ledger, settings.inbound)
+        ready, waiting = pending_files(settings.inbound, settle_seconds)
+        result.waiting = [p.name for p in waiting]
+        batches = [ready[start:start + batch_size] for start in range(0, len(ready), batch_size)]
+        ahead = _reader_ahead(batches, limits)
+        try:
+            done = 0
+            for batch in batches:
+                read = None
+                if ahead is not None:
+                    try:
+                        read = next(ahead)
+                    except WorkerLost:  # the reading process is gone: read the rest here
+                        ahead.close()
+                        ahead = None
+                _intake_batch(ledger, settings, batch, limits, default_year, clock, result, read, history)
+                done += len(batch)
+                if progress:
+                    progress(done, len(ready))
+        finally:
+            if ahead is not None:
+                ahead.close()
     return result
 
 
-def _intake_batch(ledger, settings, paths, limits, default_year, clock, result) -> None:
-    fresh: list[tuple[Path, str, Report]] = []
-    for path in paths:
+def _reader_ahead(batches: list[list[Path]], limits: Limits) -> Ahead | None:
+    if len(batches) < AHEAD_FROM or processes() < 2:
+        return None
+    try:
+        return Ahead(read_files, [([str(p) for p in batch], limits) for batch in batches])
+    except OSError:
+        return None
+
+
+def read_files(job: tuple[list[str], Limits]) -> list[tuple[str | None, Report | None]]:
+    """(fingerprint, report) of each file of a batch, (None, None) for a file gone; what a reader process does."""
+    paths, limits = job
+    out = []
+    for name in paths:
         try:
-            sha = sha256_of(path)
-        except FileNotFoundError:  # taken by a concurrent run
-            continue
-        known = ledger.by_sha(sha)
-        if known is not None:
-            received = now_iso(clock)
-            if Path(known.archived_path).exists():
-                dst = settings.archive / "duplicates" / f"{received[:19].replace(':', '')}-{sha[:8]}-{safe_name(path.name)}"
-                final = move_into(path, dst, exact=False)
-                ledger.add_duplicate(sha, path.name, received, str(final))
-                result.outcomes.append(Outcome(path.name, sha, "duplicate", known.agency, known.year,
-                                               archived_path=str(final)))
-            else:  # an earlier run recorded it but did not finish the move
-                move_into(path, Path(known.archived_path))
-                result.outcomes.append(Outcome(path.name, sha, "resumed", known.agency, known.year,
-                                               archived_path=known.archived_path))
-            continue
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            report = read_report(path, name=path.name, limits=limits)  # refused by size, unread
-        else:
-            report = read_report(io.BytesIO(path.read_bytes()), name=path.name, limits=limits)
-        fresh.append((path, sha, report))
-    if not fresh:
+            out.append(_read_one(Path(name), limits))
+        except FileNotFoundError:
+            out.append((None, None))
+    return out
+
+
+def _read_one(path: Path, limits: Limits, *, taken: tuple[str, bytes | None] | None = None) -> tuple[str, Report]:
+    sha, data = taken or _take(path, limits)
+    if path.is_symlink():
+        report = Report(numbers={}, fields={}, file=path.name, readable=False,
+                        findings=[make("file.symlink", file=path.name)])
+    elif data is None:
+        report = read_report(path, name=path.name, limits=limits)  # refused by size, unread
+    else:
+        report = read_report(io.BytesIO(data), name=path.name, limits=limits)
+    return sha, report
+
+
+def finish_moves(ledger: Ledger, inbound: Path) -> list[Outcome]:
+    """Complete the moves an interrupted run recorded but did not finish."""
+    done = []
+    finished: dict[str, list[int]] = {"submissions": [], "duplicates": []}
+    for table, row_id, sha, file_name, archived in ledger.moving():
+        src, dst = inbound / file_name, Path(archived)
+        if os.path.lexists(src) and _same_content(src, sha):
+            if os.path.lexists(dst):
+                os.unlink(src)  # the archive already holds these bytes
+            else:
+                move_into(src, dst)
+            done.append(Outcome(file_name, sha, "resumed", archived_path=archived))
+        finished[table].append(row_id)
+    for table, row_ids in finished.items():
+        ledger.mark_archived_many(table, row_ids)
+    return done
+
+
+def _same_content(path: Path, sha: str) -> bool:
+    return _fingerprint(path) == sha
+
+
+def _fingerprint(path: Path) -> str:
+    """The sha256 of a file's bytes; of a symbolic link, of the link itself (never followed)."""
+    if path.is_symlink():
+        return hashlib.sha256(b"symlink:" + os.fsencode(os.readlink(path))).hexdigest()
+    return sha256_of(path)
+
+
+def _take(path: Path, limits: Limits) -> tuple[str, bytes | None]:
+    """(fingerprint, bytes) of a candidate, reading it once; no bytes for a link or an oversize file."""
+    st = path.lstat()
+    if stat.S_ISREG(st.st_mode) and st.st_size <= limits.max_file_bytes:
+        data = path.read_bytes()
+        return hashlib.sha256(data).hexdigest(), data
+    return _fingerprint(path), None
+
+
+def _archive_duplicates(ledger, settings, items: list[tuple[Path, str, tuple[str, int | None]]], clock,
+                        result) -> None:
+    """The same bytes again: kept in the archive, recorded as receipts, not counted."""
+    if not items:
         return
+    rows = []
+    for path, sha, known in items:
+        received = now_iso(clock)
+        dst = settings.archive / "duplicates" / f"{_stamp(received)}-{sha[:8]}-{safe_name(path.name)}"
+        rows.append((path, sha, known, received, dst))
+    with ledger.transaction():  # recorded before any of the files moves; finish_moves completes a crash in between
+        ids = [ledger.add_duplicate(sha, path.name, received, str(dst)) for path, sha, _, received, dst in rows]
+    for path, sha, (agency, year), _, dst in rows:
+        move_into(path, dst)
+        result.outcomes.append(Outcome(path.name, sha, "duplicate", agency, year, archived_path=str(dst)))
+    ledger.mark_archived_many("duplicates", ids)
+
+
+def _intake_batch(ledger, settings, paths, limits, default_year, clock, result, read=None, history=None) -> None:
+    """Read and check a batch of files, record them all in one transaction, then move them into the archive.
+
+    ``read``: the batch's (fingerprint, report) pairs, already read by a reader process.
+    ``history``: last year's reports, for the cross-year warnings.
+    """
+    fresh: list[tuple[Path, str, Report]] = []
+    duplicates: list[tuple[Path, str, tuple[str, int | None]]] = []
+    twins: list[tuple[Path, str]] = []  # same bytes as another file of this batch
+    seen: set[str] = set()
+    for i, path in enumerate(paths):
+        report = None
+        try:
+            if read is not None:
+                sha, report = read[i]
+                if sha is None:
+                    continue
+            else:
+                taken = _take(path, limits)
+                sha = taken[0]
+        except FileNotFoundError:
+            continue
+        known = ledger.known(sha)
+        if known is not None:
+            duplicates.append((path, sha, known))
+            continue
+        if sha in seen:
+            twins.append((path, sha))
+            continue
+        seen.add(sha)
+        if report is None:
+            _, report = _read_one(path, limits, taken=taken)
+            taken = None
+        fresh.append((path, sha, report))
+    _archive_duplicates(ledger, settings, duplicates, clock, result)
     all_findings = check_reports([r for _, _, r in fresh])
+    if history is not None:
+        for (_, _, report), findings in zip(fresh, all_findings):
+            findings.extend(cross_year_findings(report, history.previous(report)))
     fallback = default_year or _likely_year(ledger, [r for _, _, r in fresh])
+    moves = []
     for (path, sha, report), findings in zip(fresh, all_findings):
         received = now_iso(clock)
         year = guess_year(report, path.name, fallback)
@@ -244,6 +377,17 @@ def _intake_batch(ledger, settings, paths, limits, default_year, clock, result) 
         target = archive_path(settings, year, status, received, sha, path.name)
         sub = submission_from(report, findings, sha=sha, file_name=path.name, received_at=received,
                               archived=target, year=year)
-        ledger.add(sub)  # committed before the move: a crash in between is completed by the next run
+        moves.append((path, target, sub, status))
+    with ledger.transaction():  # recorded before any file moves; finish_moves completes a crash in between
+        ids = [ledger.add(sub) for _, _, sub, _ in moves]
+    for path, target, sub, status in moves:
         move_into(path, target)
-        result.outcomes.append(Outcome(path.name, sha, status, sub.agency, year, sub.errors, sub.warnings, str(target)))
+        result.outcomes.append(Outcome(path.name, sub.sha256, status, sub.agency, sub.year, sub.errors, sub.warnings,
+                                       str(target)))
+    ledger.mark_archived_many("submissions", ids)
+    known_now = {sub.sha256: (sub.agency, sub.year) for _, _, sub, _ in moves}
+    _archive_duplicates(ledger, settings, [(path, sha, known_now[sha]) for path, sha in twins], clock, result)
+
+
+def _stamp(received_at: str) -> str:
+    return received_at[:26].replace(":", "").replace("-", "").replace(".", "")

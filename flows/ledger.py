@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     warnings      INTEGER NOT NULL,
     findings      TEXT NOT NULL,
     numbers       TEXT,
-    fields        TEXT
+    fields        TEXT,
+    state         TEXT NOT NULL DEFAULT 'archived' CHECK (state IN ('moving', 'archived'))
 );
 CREATE INDEX IF NOT EXISTS submissions_year ON submissions (year);
 CREATE TABLE IF NOT EXISTS duplicates (
@@ -41,9 +42,13 @@ CREATE TABLE IF NOT EXISTS duplicates (
     sha256        TEXT NOT NULL,
     file_name     TEXT NOT NULL,
     received_at   TEXT NOT NULL,
-    archived_path TEXT NOT NULL
+    archived_path TEXT NOT NULL UNIQUE,
+    state         TEXT NOT NULL DEFAULT 'archived' CHECK (state IN ('moving', 'archived'))
 );
 """
+# A row is written with state 'moving' before its file leaves the inbound folder and
+# set to 'archived' once the file is in the archive: a run that dies in between is
+# completed by the next one (see flows.intake.finish_moves).
 
 
 @dataclass
@@ -62,10 +67,38 @@ class Submission:
     findings: list[Finding]
     numbers: dict[str, float] | None
     fields: dict[str, object] | None
+    loaded: bool = True
+    """False when read with ``Ledger.submissions(numbers=False)``: ``numbers`` and ``fields`` were then
+    not decoded and are ``{}`` for a readable file, ``None`` for an unreadable one."""
 
     @property
     def accepted(self) -> bool:
         return self.outcome == "accepted"
+
+
+def _row_to_light_submission(row: sqlite3.Row) -> Submission:
+    readable = bool(row["readable"])
+    return Submission(
+        id=row["id"],
+        sha256=row["sha256"],
+        file_name=row["file_name"],
+        received_at=row["received_at"],
+        archived_path=row["archived_path"],
+        agency=row["agency"],
+        uscc=row["uscc"],
+        year=row["year"],
+        outcome=row["outcome"],
+        errors=row["errors"],
+        warnings=row["warnings"],
+        findings=[Finding(**f) for f in json.loads(row["findings"])] if row["findings"] != "[]" else [],
+        numbers={} if readable else None,
+        fields={} if readable else None,
+        loaded=False,
+    )
+
+
+_LIGHT_COLUMNS = ("id, sha256, file_name, received_at, archived_path, agency, uscc, year, outcome, errors, warnings, "
+                  "findings, numbers IS NOT NULL AS readable")
 
 
 def _row_to_submission(row: sqlite3.Row) -> Submission:
@@ -96,6 +129,14 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Ledgers written before the ``state`` column: every row of theirs was archived."""
+        for table in ("submissions", "duplicates"):
+            columns = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            if "state" not in columns:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN state TEXT NOT NULL DEFAULT 'archived'")
 
     def close(self) -> None:
         self.db.close()
@@ -122,12 +163,44 @@ class Ledger:
         row = self.db.execute("SELECT * FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
         return _row_to_submission(row) if row else None
 
-    def submissions(self, year: int | None = None) -> list[Submission]:
+    def known(self, sha256: str) -> tuple[str, int | None] | None:
+        """(agency, year) of the submission with these bytes, or None: :meth:`by_sha` without decoding it."""
+        row = self.db.execute("SELECT agency, year FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
+        return (row["agency"], row["year"]) if row else None
+
+    def submissions(self, year: int | None = None, *, numbers: bool = True) -> list[Submission]:
+        """Every submission (of ``year``), oldest first.
+
+        With ``numbers=False`` the numbers and fields are not decoded (see :attr:`Submission.loaded`):
+        what a rollup with nothing new needs, at a fraction of the cost; :meth:`numbers_matrix` reads
+        the numbers of the submissions that are wanted.
+        """
+        columns, convert = ("*", _row_to_submission) if numbers else (_LIGHT_COLUMNS, _row_to_light_submission)
         if year is None:
-            rows = self.db.execute("SELECT * FROM submissions ORDER BY received_at, id")
+            rows = self.db.execute(f"SELECT {columns} FROM submissions ORDER BY received_at, id")
         else:
-            rows = self.db.execute("SELECT * FROM submissions WHERE year = ? ORDER BY received_at, id", (year,))
-        return [_row_to_submission(r) for r in rows]
+            rows = self.db.execute(f"SELECT {columns} FROM submissions WHERE year = ? ORDER BY received_at, id",
+                                   (year,))
+        return [convert(r) for r in rows]
+
+    def numbers_matrix(self, ids: list[int], codes: list[str]):
+        """The numbers of the submissions ``ids`` as a float array (one row per id, one column per code).
+
+        A missing or empty number is 0.  Rows are decoded one at a time, so memory stays at the array.
+        """
+        import numpy as np
+
+        matrix = np.zeros((len(ids), len(codes)), dtype="float64")
+        row_of = {sub_id: i for i, sub_id in enumerate(ids)}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for sub_id, text in self.db.execute(f"SELECT id, numbers FROM submissions WHERE id IN ({marks})", chunk):
+                if not text:
+                    continue
+                values = json.loads(text)
+                matrix[row_of[sub_id]] = [float(values.get(code) or 0) for code in codes]
+        return matrix
 
     def years(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT year FROM submissions WHERE year IS NOT NULL ORDER BY 1")]
@@ -135,13 +208,33 @@ class Ledger:
     def duplicates(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM duplicates ORDER BY id")]
 
+    def moving(self) -> list[tuple[str, int, str, str, str]]:
+        """(table, id, sha256, file_name, archived_path) of every move not known to be finished."""
+        rows = []
+        for table in ("submissions", "duplicates"):
+            rows += [(table, r["id"], r["sha256"], r["file_name"], r["archived_path"]) for r in self.db.execute(
+                f"SELECT id, sha256, file_name, archived_path FROM {table} WHERE state = 'moving' ORDER BY id")]
+        return rows
+
+    def mark_archived(self, table: str, row_id: int) -> None:
+        assert table in ("submissions", "duplicates")
+        self.db.execute(f"UPDATE {table} SET state = 'archived' WHERE id = ?", (row_id,))
+
+    def mark_archived_many(self, table: str, row_ids: list[int]) -> None:
+        """:meth:`mark_archived` for many rows in one transaction (one commit, one sync to disk)."""
+        assert table in ("submissions", "duplicates")
+        if not row_ids:
+            return
+        with self.transaction():
+            self.db.executemany(f"UPDATE {table} SET state = 'archived' WHERE id = ?", [(i,) for i in row_ids])
+
     # -- writing ------------------------------------------------------------
 
     def add(self, sub: Submission) -> int:
         cur = self.db.execute(
             """INSERT INTO submissions (sha256, file_name, received_at, archived_path, agency, uscc, year, outcome,
-                                        errors, warnings, findings, numbers, fields)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                        errors, warnings, findings, numbers, fields, state)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'moving')""",
             (
                 sub.sha256, sub.file_name, sub.received_at, sub.archived_path, sub.agency, sub.uscc, sub.year,
                 sub.outcome, sub.errors, sub.warnings,
@@ -152,11 +245,12 @@ class Ledger:
         )
         return int(cur.lastrowid)
 
-    def add_duplicate(self, sha256: str, file_name: str, received_at: str, archived_path: str) -> None:
-        self.db.execute(
-            "INSERT INTO duplicates (sha256, file_name, received_at, archived_path) VALUES (?, ?, ?, ?)",
+    def add_duplicate(self, sha256: str, file_name: str, received_at: str, archived_path: str) -> int:
+        cur = self.db.execute(
+            "INSERT INTO duplicates (sha256, file_name, received_at, archived_path, state) VALUES (?, ?, ?, ?, 'moving')",
             (sha256, file_name, received_at, archived_path),
         )
+        return int(cur.lastrowid)
 
     def update_findings(self, sub_id: int, outcome: str, errors: int, warnings: int, findings: list[Finding],
                         numbers: dict | None, fields: dict | None, agency: str, uscc: str, year: int | None) -> None:

@@ -45,7 +45,8 @@ def index_html(result: YearResult, settings: Settings, feedback: dict[str, Path]
         f"<li>全县汇总表：{_link(base / 'rollup.xlsx', 'rollup.xlsx', base)}（与年报模板格式相同，"
         f"另含“各单位数据”“报送情况”两个工作表）</li>",
         f"<li>报送情况：{_link(base / 'status.csv', 'status.csv', base)}；"
-        f"全部问题清单：{_link(base / 'findings.csv', 'findings.csv', base)}</li>",
+        f"全部问题清单：{_link(base / 'findings.csv', 'findings.csv', base)}；"
+        f"各单位数据（每个单位一行）：{_link(base / 'agencies.csv', 'agencies.csv', base)}</li>",
     ]
     if result.reports_index:
         parts.append(f"<li>数据校验报告（Great Expectations）：{_link(result.reports_index, '校验报告首页', base)}</li>")

@@ -14,6 +14,8 @@ from prefect.cache_policies import NO_CACHE
 
 from .intake import intake
 from .ledger import Ledger
+from .locking import run_lock
+from .progress import Progress
 from .rollup import publish_year
 from .roster import load_roster
 from .settings import Settings
@@ -63,8 +65,13 @@ def _summarise_year(y) -> dict:
 
 
 @task(name="intake", cache_policy=NO_CACHE)
-def intake_task(settings: Settings, settle_seconds: float, default_year: int | None):
-    return intake(settings, settle_seconds=settle_seconds, default_year=default_year)
+def intake_task(settings: Settings, settle_seconds: float, default_year: int | None, progress: bool = True):
+    bar = Progress("收件") if progress else None  # on stderr, and only for a run longer than a moment
+    try:
+        return intake(settings, settle_seconds=settle_seconds, default_year=default_year, progress=bar)
+    finally:
+        if bar:
+            bar.close()
 
 
 @task(name="years", cache_policy=NO_CACHE)
@@ -76,8 +83,15 @@ def years_task(settings: Settings, year: int | None) -> list[int]:
 
 
 @task(name="publish-year", cache_policy=NO_CACHE)
-def publish_task(settings: Settings, year: int, with_reports: bool) -> dict:
-    return _summarise_year(publish_year(settings, year, load_roster(settings.roster), with_reports=with_reports))
+def publish_task(settings: Settings, year: int, with_reports: bool, progress: bool = True) -> dict:
+    bar = Progress(f"{year} 年度反馈表") if progress else None
+    try:
+        with run_lock(settings.state):
+            return _summarise_year(publish_year(settings, year, load_roster(settings.roster), with_reports=with_reports,
+                                                progress=bar))
+    finally:
+        if bar:
+            bar.close()
 
 
 @flow(name=FLOW_NAME, log_prints=False)
@@ -92,12 +106,16 @@ def nianbao_run(
     year: int | None = None,
     settle_seconds: float = 5.0,
     with_reports: bool = True,
+    progress: bool = True,
 ) -> dict:
-    """One intake pass over the inbound folder, then the outputs of every year touched (or of ``year``)."""
+    """One intake pass over the inbound folder, then the outputs of every year touched (or of ``year``).
+
+    ``progress``: long runs show counts and the time left on stderr (see :mod:`flows.progress`).
+    """
     settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb)
-    summary = _summarise_intake(intake_task(settings, settle_seconds, year))
+    summary = _summarise_intake(intake_task(settings, settle_seconds, year, progress))
     for y in years_task(settings, year):
-        summary.years.append(publish_task(settings, y, with_reports))
+        summary.years.append(publish_task(settings, y, with_reports, progress))
     return summary.__dict__
 
 

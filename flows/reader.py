@@ -5,9 +5,14 @@ the zip directory before any XML parser runs (size limits, compression
 ratio, encrypted and legacy files, other formats renamed ``.xlsx``).  The
 parts it needs are then parsed with defusedxml (no entity expansion) and
 only the cells named by the template's defined names, plus the label cells,
-are looked at.  Spreadsheet applications' cached formula values are used;
-where a total was written as a formula and never computed (a file produced
-by a program), it is computed from its parts as the form defines them.
+are looked at: the sheets and shared strings stream through a defused pyexpat
+parser whose handlers keep just those cells' values, and the parts that are
+the same in every copy of the template (workbook and defined names,
+relationships, styles) are parsed once and kept by their exact bytes, with
+the reading plan derived from them.  Spreadsheet applications' cached
+formula values are used; where a total was written as a formula and never
+computed (a file produced by a program), it is computed from its parts as
+the form defines them.
 
 Everything the file gets wrong becomes a finding; exceptions escape only
 for problems of the machine (a missing file, a full disk).
@@ -20,21 +25,26 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+from xml.parsers import expat
 
 from defusedxml import ElementTree as SafeET
+from defusedxml.ElementTree import DefusedXMLParser
 from defusedxml.common import DefusedXmlException
 
 from schemas.findings import Finding, make
 from schemas.form import FORM, KNOWN_TEMPLATE_VERSIONS, OLD_2019_MARKERS, Form
 from schemas.layout import LAYOUT, Layout, a1, parse_a1
 from schemas.report import Report
-from schemas.values import CellError, coerce_text, normalise_text
+from schemas.values import CellError, ExternalRef, coerce_text, normalise_text
 
 MiB = 1024 * 1024
+BROKEN_PART = (DefusedXmlException, SafeET.ParseError, zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError)
+"""What reading a damaged or hostile member of the zip can raise."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,9 @@ def _open_zip(data: BinaryIO, name: str, limits: Limits) -> zipfile.ZipFile:
     names = {m.filename for m in members}
     if "xl/workbook.xml" not in names:
         raise NotReadable(make("file.unreadable", file=name, reason=_other_zip_reason(zf, names)))
+    if any(n.lower().endswith(("vbaproject.bin", "vbaprojectsignature.bin")) or n.lower().startswith("xl/macrosheets/")
+           for n in names):
+        raise NotReadable(make("file.macro", file=name))
     return zf
 
 
@@ -175,10 +188,103 @@ def _parse(zf: zipfile.ZipFile, member: str, name: str):
             return SafeET.parse(fh, forbid_dtd=True).getroot()
     except KeyError:
         return None
-    except (DefusedXmlException, SafeET.ParseError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        raise NotReadable(
-            make("file.unreadable", file=name, reason=f"工作簿内部文件 {member} 损坏或含有不安全内容（{type(exc).__name__}）")
-        ) from None
+    except BROKEN_PART as exc:
+        raise _broken(member, name, exc) from None
+
+
+def _broken(member: str, name: str, exc: BaseException) -> NotReadable:
+    kind = "ParseError" if isinstance(exc, expat.ExpatError) else type(exc).__name__  # as ElementTree names it
+    return NotReadable(make("file.unreadable", file=name, reason=f"工作簿内部文件 {member} 损坏或含有不安全内容（{kind}）"))
+
+
+# Streaming parts.  The sheets and the shared strings are parsed by a pyexpat parser that
+# defusedxml set up (DTDs, entity declarations and external references forbidden: its own
+# guards raise), with small handlers of ours instead of an element tree: only the cells the
+# reader wants become Python objects, and text is collected only where it is wanted.
+
+STREAM_WHOLE = 4 * MiB  # members up to this size are inflated and parsed in one call, larger ones in chunks
+_STREAM_ERRORS = BROKEN_PART + (expat.ExpatError,)
+
+
+def _safe_expat():
+    """(keep-alive wrapper, pyexpat parser) with defusedxml's guards; namespaces resolved, ``}``-separated."""
+    wrapper = DefusedXMLParser(forbid_dtd=True)
+    parser = wrapper.parser
+    parser.StartElementHandler = parser.EndElementHandler = parser.CharacterDataHandler = None
+    # ElementTree's default handler would see the text we skip (and take a character
+    # reference there for an undefined entity); with no DTD allowed, expat itself still
+    # refuses undefined entities.
+    parser.DefaultHandlerExpand = None
+    parser.buffer_text = True
+    parser.ordered_attributes = False  # attributes as a dict
+    return wrapper, parser
+
+
+def _stream(zf: zipfile.ZipFile, member: str, parser) -> bool:
+    """Parse ``member`` with ``parser``; False when the zip has no such member."""
+    try:
+        info = zf.getinfo(member)
+    except KeyError:
+        return False
+    if info.file_size <= STREAM_WHOLE:
+        parser.Parse(zf.read(info), True)
+    else:
+        with zf.open(info) as fh:
+            parser.ParseFile(fh)
+    return True
+
+
+_LOCAL_NAMES: dict[str, str] = {}
+
+
+def _local_name(tag: str) -> str:
+    """``{namespace}c`` (pyexpat's ``namespace}c``) → ``c``, memoised for the few tags a workbook uses."""
+    local = _LOCAL_NAMES.get(tag)
+    if local is None:
+        local = tag.rsplit("}", 1)[-1]
+        if len(_LOCAL_NAMES) < 512:  # a hostile file may invent any number of tags
+            _LOCAL_NAMES[tag] = local
+    return local
+
+
+def _shared_strings(zf: zipfile.ZipFile, name: str) -> list[str]:
+    """The shared strings in order: each ``<si>``'s ``t`` and ``r/t`` runs (phonetic runs left out)."""
+    member = "xl/sharedStrings.xml"
+    strings: list[str] = []
+    _wrapper, parser = _safe_expat()
+    depth = 0
+    in_si = False
+    path: list[str] = []  # local names below the current <si>
+    parts: list[str] = []
+
+    def start(tag, _attrs):
+        nonlocal depth, in_si, parts
+        depth += 1
+        if depth == 2:
+            in_si = _local_name(tag) == "si"
+            parts = []
+        elif in_si:
+            path.append(_local_name(tag))
+            keep = path[-1] == "t" and (len(path) == 1 or (len(path) == 2 and path[0] == "r"))
+            parser.CharacterDataHandler = parts.append if keep else None
+
+    def end(_tag):
+        nonlocal depth, in_si
+        if depth == 2:
+            if in_si:
+                strings.append("".join(parts))
+            in_si = False
+        elif in_si:
+            path.pop()
+            parser.CharacterDataHandler = None
+        depth -= 1
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        _stream(zf, member, parser)
+    except _STREAM_ERRORS as exc:
+        raise _broken(member, name, exc) from None
+    return strings
 
 
 @dataclass
@@ -187,36 +293,87 @@ class _Book:
     names: dict[str, str]  # workbook-level defined name → reference text
     strings: list[str]
     date_styles: set[int]
+    part: "_WorkbookPart | None" = None  # the parsed workbook part (shared by identical copies)
 
 
 _BUILTIN_DATE_FORMATS = set(range(14, 23)) | set(range(45, 48)) | {27, 30, 36, 50, 57}
 
+# Parts that are the same in every copy of a template (the workbook part and its defined names,
+# its relationships, the styles) are parsed once and kept by their exact bytes: identical bytes
+# parse identically, so no file can change what another file's parts mean.
+_PART_CACHE: dict[tuple[str, bytes], object] = {}
+_PART_CACHE_SIZE = 48
+_PART_CACHE_MAX_BYTES = 512 * 1024
 
-def _read_book(zf: zipfile.ZipFile, name: str) -> _Book:
-    root = _parse(zf, "xl/workbook.xml", name)
+
+def _cached_part(zf: zipfile.ZipFile, member: str, name: str, parse):
+    """``parse(root)`` of ``member`` (``parse(None)`` when the zip has none), cached by the member's bytes."""
+    try:
+        info = zf.getinfo(member)
+    except KeyError:
+        return parse(None)
+    if info.file_size > _PART_CACHE_MAX_BYTES:
+        return parse(_parse(zf, member, name))
+    try:
+        data = zf.read(info)
+    except BROKEN_PART as exc:
+        raise _broken(member, name, exc) from None
+    key = (member, data)
+    cached = _PART_CACHE.get(key)
+    if cached is not None:
+        return cached
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True)
+    except BROKEN_PART as exc:
+        raise _broken(member, name, exc) from None
+    result = parse(root)
+    if len(_PART_CACHE) >= _PART_CACHE_SIZE:
+        _PART_CACHE.pop(next(iter(_PART_CACHE)))
+    _PART_CACHE[key] = result
+    return result
+
+
+@dataclass(eq=False)
+class _WorkbookPart:
+    sheets: list[tuple[str, str]]  # (sheet name, relationship id), in order
+    names: dict[str, str]
+    plans: dict = field(default_factory=dict)  # (id(form), id(layout)) → (form, layout, _Plan)
+
+
+def _workbook_part(root) -> _WorkbookPart | None:
     if root is None:
-        raise NotReadable(make("file.unreadable", file=name, reason="压缩包中没有 Excel 工作簿内容"))
-    rels_root = _parse(zf, "xl/_rels/workbook.xml.rels", name)
+        return None
+    sheets, names = [], {}
+    for elem in root.iter():
+        tag = _local(elem.tag)
+        if tag == "sheet":
+            sheets.append((elem.get("name", ""), _attr(elem, "id") or ""))
+        elif tag == "definedName" and elem.get("localSheetId") is None:
+            names[elem.get("name", "")] = (elem.text or "").strip()
+    return _WorkbookPart(sheets, names)
+
+
+def _rel_targets(rels_root) -> dict[str, str]:
     targets = {}
     if rels_root is not None:
         for rel in rels_root:
             target = rel.get("Target", "")
             path = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
             targets[rel.get("Id")] = os.path.normpath(path).replace(os.sep, "/")
-    sheets, names = {}, {}
-    for elem in root.iter():
-        tag = _local(elem.tag)
-        if tag == "sheet":
-            sheets[elem.get("name", "")] = targets.get(_attr(elem, "id") or "", "")
-        elif tag == "definedName" and elem.get("localSheetId") is None:
-            names[elem.get("name", "")] = (elem.text or "").strip()
-    strings: list[str] = []
-    sst = _parse(zf, "xl/sharedStrings.xml", name)
-    if sst is not None:
-        for si in sst:
-            if _local(si.tag) == "si":
-                strings.append(_rich_text(si))
-    return _Book(sheets, names, strings, _date_styles(_parse(zf, "xl/styles.xml", name)))
+    return targets
+
+
+def _read_book(zf: zipfile.ZipFile, name: str) -> _Book:
+    part = _cached_part(zf, "xl/workbook.xml", name, _workbook_part)
+    if part is None:
+        raise NotReadable(make("file.unreadable", file=name, reason="压缩包中没有 Excel 工作簿内容"))
+    targets = _cached_part(zf, "xl/_rels/workbook.xml.rels", name, _rel_targets)
+    sheets = {}
+    for sheet, rid in part.sheets:
+        sheets[sheet] = targets.get(rid, "")
+    strings = _shared_strings(zf, name)
+    date_styles = _cached_part(zf, "xl/styles.xml", name, _date_styles)
+    return _Book(sheets, dict(part.names), strings, date_styles, part)
 
 
 def _rich_text(elem) -> str:
@@ -231,9 +388,9 @@ def _rich_text(elem) -> str:
     return "".join(parts)
 
 
-def _date_styles(styles) -> set[int]:
+def _date_styles(styles) -> frozenset[int]:
     if styles is None:
-        return set()
+        return frozenset()
     custom = {}
     xfs: list[int] = []
     for elem in styles:
@@ -244,52 +401,130 @@ def _date_styles(styles) -> set[int]:
                 custom[int(fmt.get("numFmtId", "0"))] = any(ch in code for ch in "ymdhs") and "general" not in code
         elif tag == "cellXfs":
             xfs = [int(xf.get("numFmtId", "0")) for xf in elem if _local(xf.tag) == "xf"]
-    return {i for i, fmt in enumerate(xfs) if fmt in _BUILTIN_DATE_FORMATS or custom.get(fmt)}
+    return frozenset(i for i, fmt in enumerate(xfs) if fmt in _BUILTIN_DATE_FORMATS or custom.get(fmt))
 
 
 _UNCACHED = object()  # a formula cell with no computed value
+_EXTERNAL = re.compile(r"\[[^\]]*\]")  # [1]Sheet1!A1, '[年报.xlsx]表三'!D5: another workbook
+_CANONICAL_REF = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")  # how applications write a cell's r="…"
 
 
-def _read_cells(zf, member: str, wanted: set[tuple[int, int]], book: _Book, name: str) -> dict:
-    """Raw values of the ``wanted`` (row, col) cells of one sheet, in one streaming pass."""
-    out: dict[tuple[int, int], object] = {}
-    if not wanted:
-        return out
-    try:
-        with zf.open(member) as fh:
-            for _event, elem in SafeET.iterparse(fh, events=("end",), forbid_dtd=True):
-                if _local(elem.tag) != "c":
-                    if _local(elem.tag) == "row":
-                        elem.clear()
-                    continue
-                ref = elem.get("r")
-                if ref is None:
-                    continue
-                pos = parse_a1(ref)
-                if pos in wanted:
-                    out[pos] = _cell_value(elem, book)
-                elem.clear()
-    except KeyError:
-        raise NotReadable(make("file.unreadable", file=name, reason=f"工作簿内部文件 {member} 缺失")) from None
-    except (DefusedXmlException, SafeET.ParseError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        raise NotReadable(
-            make("file.unreadable", file=name, reason=f"工作簿内部文件 {member} 损坏或含有不安全内容（{type(exc).__name__}）")
-        ) from None
+@dataclass
+class _Sheet:
+    cells: dict[tuple[int, int], object]  # (row, col) → raw value
+    merges: list[tuple[int, int, int, int]]  # r1, c1, r2, c2
+
+
+def _scan_sheet(parser, refs: dict[str, tuple[int, int]], wanted: set[tuple[int, int]], book: _Book) -> _Sheet:
+    """Install pyexpat handlers that collect the raw values of the wanted cells of one sheet, and its merges.
+
+    Outside a wanted cell only element starts are seen (``<c>`` and ``<mergeCell>``
+    matter); inside one, the end handler and the text handler are switched on, and
+    text is kept for exactly the elements whose text is the value: ``v``, ``f``,
+    ``is/t``, ``is/r/t`` (the text before their first child, as an element tree has it).
+    """
+    out = _Sheet({}, [])
+    cells, merges = out.cells, out.merges
+    local_names = _LOCAL_NAMES
+    canonical = _CANONICAL_REF.fullmatch
+    pos = kind = style = v = formula = inline = None
+    path: list[str] = []
+    parts: list[str] = []
+
+    def start(tag, attrs):
+        nonlocal pos, kind, style, v, formula, inline, parts
+        local = local_names.get(tag) or _local_name(tag)
+        if pos is not None:  # inside a wanted cell
+            path.append(local)
+            n = len(path)
+            handler = None
+            if n == 1:
+                if local == "v" or local == "f":
+                    parts = []
+                    handler = parts.append
+                elif local == "is":
+                    parts = []
+            elif local == "t" and path[0] == "is" and (n == 2 or (n == 3 and path[1] == "r")):
+                handler = parts.append
+            parser.CharacterDataHandler = handler
+        elif local == "c":
+            ref = attrs.get("r")
+            if ref is None:
+                return
+            at = refs.get(ref)
+            if at is None:
+                if canonical(ref):
+                    return
+                at = parse_a1(ref)  # an odd reference; a ValueError makes the part unreadable, as it should
+                if at not in wanted:
+                    return
+            pos, kind, style = at, attrs.get("t", "n"), attrs.get("s")
+            v = formula = inline = None
+            path.clear()
+            parser.EndElementHandler = end
+        elif local == "mergeCell":
+            ref = attrs.get("ref", "")
+            if ":" in ref:
+                try:
+                    (r1, c1), (r2, c2) = (parse_a1(x) for x in ref.split(":", 1))
+                    merges.append((r1, c1, r2, c2))
+                except ValueError:
+                    pass
+
+    def end(_tag):
+        nonlocal pos, v, formula, inline
+        parser.CharacterDataHandler = None
+        if not path:  # the wanted <c> closes
+            cells[pos] = _value(kind, v, formula, inline, style, book)
+            pos = None
+            parser.EndElementHandler = None
+            return
+        local = path.pop()
+        if not path:
+            if local == "v":
+                v = "".join(parts) or None
+            elif local == "f":
+                formula = "".join(parts) or True
+            elif local == "is":
+                inline = "".join(parts)
+
+    parser.StartElementHandler = start
     return out
 
 
-def _cell_value(elem, book: _Book) -> object:
-    kind = elem.get("t", "n")
-    formula = v = None
-    inline = None
-    for child in elem:
-        tag = _local(child.tag)
-        if tag == "v":
-            v = child.text
-        elif tag == "f":
-            formula = True
-        elif tag == "is":
-            inline = _rich_text(child)
+_A1: dict[tuple[int, int], str] = {}
+
+
+def _a1(pos: tuple[int, int]) -> str:
+    text = _A1.get(pos)
+    if text is None:
+        text = a1(*pos)
+        if len(_A1) < 100_000:
+            _A1[pos] = text
+    return text
+
+
+def _read_cells(zf, member: str, wanted: set[tuple[int, int]], book: _Book, name: str,
+                refs: dict[str, tuple[int, int]] | None = None) -> _Sheet:
+    """Raw values of the ``wanted`` (row, col) cells of one sheet, and its merged ranges, in one streaming pass."""
+    if not wanted:
+        return _Sheet({}, [])
+    if refs is None:
+        refs = {_a1(pos): pos for pos in wanted}
+    _wrapper, parser = _safe_expat()
+    out = _scan_sheet(parser, refs, wanted, book)
+    try:
+        found = _stream(zf, member, parser)
+    except _STREAM_ERRORS as exc:
+        raise _broken(member, name, exc) from None
+    if not found:
+        raise NotReadable(make("file.unreadable", file=name, reason=f"工作簿内部文件 {member} 缺失"))
+    return out
+
+
+def _value(kind: str, v: str | None, formula, inline: str | None, style: str | None, book: _Book) -> object:
+    if isinstance(formula, str) and _EXTERNAL.search(formula):
+        return ExternalRef(formula)
     if kind == "inlineStr":
         return inline if inline is not None else None
     if v is None or (v == "" and kind != "str"):
@@ -312,8 +547,7 @@ def _cell_value(elem, book: _Book) -> object:
         number = float(v)
     except ValueError:
         return v
-    style = int(elem.get("s", "0"))
-    if style in book.date_styles:
+    if int(style if style is not None else "0") in book.date_styles:
         return _excel_date(number)
     return number
 
@@ -402,18 +636,42 @@ def _not_template(zf, book: _Book, name: str, layout: Layout) -> Finding:
     return make("layout.not_template", file=name, reason=reason)
 
 
-def _read_template(zf, book: _Book, name: str, form: Form, layout: Layout) -> Report:
-    present = [code for code in form.codes if code in book.names]
-    if "meta.template_version" not in book.names and len(present) < len(form.codes) // 2:
-        raise NotReadable(_not_template(zf, book, name, layout))
+@dataclass
+class _Plan:
+    """What to read from a workbook, derived from its workbook part alone (so shared by identical copies)."""
 
-    findings: list[Finding] = []
+    not_template: bool
+    where: dict[str, tuple[str, int, int]]  # code → (sheet, row, col) of its name's destination
+    places: dict[str, tuple[str, str]]  # code → (sheet, A1)
+    wanted: dict[str, set[tuple[int, int]]]  # sheet → cells to read (named cells and labels)
+    refs: dict[str, dict[str, tuple[int, int]]]  # sheet → A1 → (row, col) of the wanted cells
+    missing_sheets: list[tuple[str, str]]  # (template sheet, detail) of the sheets the workbook lacks
+    name_problems: dict[str, list[tuple[str, str]]]  # expected sheet → [(code, problem)]
+
+
+def _plan(book: _Book, form: Form, layout: Layout) -> _Plan:
+    part = book.part
+    key = (id(form), id(layout))
+    if part is not None:
+        hit = part.plans.get(key)
+        if hit is not None and hit[0] is form and hit[1] is layout:
+            return hit[2]
+    plan = _make_plan(book, form, layout)
+    if part is not None and set(book.sheets) == {s for s, _ in part.sheets}:
+        part.plans[key] = (form, layout, plan)
+    return plan
+
+
+def _make_plan(book: _Book, form: Form, layout: Layout) -> _Plan:
+    present = [code for code in form.codes if code in book.names]
+    not_template = "meta.template_version" not in book.names and len(present) < len(form.codes) // 2
     places: dict[str, tuple[str, str]] = {}
     wanted: dict[str, set[tuple[int, int]]] = defaultdict(set)
     where: dict[str, tuple[str, int, int]] = {}
+    name_problems: dict[str, list[tuple[str, str]]] = defaultdict(list)  # expected sheet → [(code, problem)]
+    renamed_to: dict[str, set[str]] = defaultdict(set)
     for code in form.codes:
         expected = layout.place(code)
-        exp_text = f"「{expected[0]}」{a1(expected[1], expected[2])}"
         ref = book.names.get(code)
         dest = _destination(ref) if ref else None
         if ref is None:
@@ -424,50 +682,134 @@ def _read_template(zf, book: _Book, name: str, form: Form, layout: Layout) -> Re
             problem = f"指向不存在的工作表“{dest[0]}”"
         elif dest != expected:
             problem = f"指向了「{dest[0]}」{a1(dest[1], dest[2])}"
+            if dest[0] != expected[0]:
+                renamed_to[expected[0]].add(dest[0])
         else:
             problem = None
         if problem:
-            findings.append(
-                make("layout.name", file=name, sheet=expected[0], cell=a1(expected[1], expected[2]), code=code,
-                     problem=problem, expected=exp_text)
-            )
+            name_problems[expected[0]].append((code, problem))
         if dest is not None and dest[0] in book.sheets:
             where[code] = dest
             places[code] = (dest[0], a1(dest[1], dest[2]))
             wanted[dest[0]].add((dest[1], dest[2]))
 
+    missing = []
     for sheet in layout.sheets:
         if sheet.name not in book.sheets:
-            findings.append(make("layout.sheet", file=name, sheet=sheet.name))
+            others = renamed_to.get(sheet.name, set())
+            detail = f"（可能被改名为“{next(iter(others))}”）" if len(others) == 1 else ""
+            missing.append((sheet.name, detail))
+            name_problems.pop(sheet.name, None)  # one finding says it all
             continue
         wanted[sheet.name].update((t.row, t.col) for t in sheet.texts if t.role != "hint")
+    wanted = {s: pos for s, pos in wanted.items() if s in book.sheets}
+    refs = {s: {_a1(p): p for p in pos} for s, pos in wanted.items()}
+    return _Plan(not_template, where, places, wanted, refs, missing, dict(name_problems))
 
-    cells = {s: _read_cells(zf, book.sheets[s], pos, book, name) for s, pos in wanted.items() if s in book.sheets}
-    raw = {code: cells[dest[0]].get((dest[1], dest[2])) for code, dest in where.items()}
+
+def _read_template(zf, book: _Book, name: str, form: Form, layout: Layout) -> Report:
+    plan = _plan(book, form, layout)
+    if plan.not_template:
+        raise NotReadable(_not_template(zf, book, name, layout))
+
+    findings: list[Finding] = [make("layout.sheet", file=name, sheet=sheet, detail=detail)
+                               for sheet, detail in plan.missing_sheets]
+    findings.extend(_name_findings(plan.name_problems, layout, name))
+
+    cells = {s: _read_cells(zf, book.sheets[s], pos, book, name, plan.refs[s]) for s, pos in plan.wanted.items()}
+    raw = {code: cells[dest[0]].cells.get((dest[1], dest[2])) for code, dest in plan.where.items()}
+    findings.extend(_merge_findings(cells, plan.where, layout, form, name))
 
     version = coerce_text(raw.get("meta.template_version"))
     if version not in KNOWN_TEMPLATE_VERSIONS:
         raise NotReadable(
             make("layout.version", file=name, sheet="封面", version=version or "（空）", known="、".join(KNOWN_TEMPLATE_VERSIONS))
         )
-    findings.extend(_label_findings(cells, layout, name))
+    findings.extend(_label_findings({s: c.cells for s, c in cells.items()}, layout, name))
     _compute_uncached(raw, form)
 
-    report = Report.from_raw(raw, file=name, places=places, form=form)
+    report = Report.from_raw(raw, file=name, places=plan.places, form=form)
     report.findings[:0] = findings
     return report
 
 
 MAX_LABEL_FINDINGS_PER_SHEET = 5
+MAX_NAME_FINDINGS_PER_SHEET = 3
+
+
+def _name_findings(problems: dict[str, list[tuple[str, str]]], layout: Layout, name: str) -> list[Finding]:
+    """One finding per broken name, or one per sheet when rows or columns were moved wholesale."""
+    out = []
+    for sheet, items in problems.items():
+        if len(items) > MAX_NAME_FINDINGS_PER_SHEET:
+            code, problem = items[0]
+            _, row, col = layout.place(code)
+            out.append(make("layout.moved", file=name, sheet=sheet, count=len(items),
+                            example=f"“{code}”应在 {a1(row, col)}，{problem}"))
+            continue
+        for code, problem in items:
+            _, row, col = layout.place(code)
+            out.append(make("layout.name", file=name, sheet=sheet, cell=a1(row, col), code=code, problem=problem,
+                            expected=f"「{sheet}」{a1(row, col)}"))
+    return out
+
+
+_ALLOWED_MERGES: dict[int, tuple[Layout, set]] = {}
+
+
+def _allowed_merges(layout: Layout) -> set:
+    hit = _ALLOWED_MERGES.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    allowed = {(s.name, m) for s in layout.sheets for m in s.input_merges.values()}
+    allowed |= {(s.name, m) for s in layout.sheets for m in s.merges}
+    _ALLOWED_MERGES[id(layout)] = (layout, allowed)
+    return allowed
+
+
+def _merge_findings(cells: dict, where: dict, layout: Layout, form: Form, name: str) -> list[Finding]:
+    """Input cells caught in a merged range the template does not have."""
+    allowed = _allowed_merges(layout)
+    foreign = {sheet: [m for m in sheet_cells.merges if (sheet, m) not in allowed] for sheet, sheet_cells in cells.items()}
+    if not any(foreign.values()):
+        return []
+    out = []
+    for code, (sheet, row, col) in where.items():
+        for merge in foreign.get(sheet, ()):
+            r1, c1, r2, c2 = merge
+            if r1 <= row <= r2 and c1 <= col <= c2:
+                report = Report(numbers={}, fields={}, file=name, places={code: (sheet, a1(row, col))})
+                out.append(report.finding("layout.merged", code, label=report.label(code, form),
+                                          range=f"{a1(r1, c1)}:{a1(r2, c2)}"))
+                break
+    return out
+
+
+_LABELS: dict[int, tuple[Layout, list]] = {}
+
+
+def _expected_labels(layout: Layout) -> list:
+    """Per sheet of the layout: (sheet, [(text, position, normalised text)]) of its labels."""
+    hit = _LABELS.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    labels = [(sheet, [(t, (t.row, t.col), normalise_text(t.text)) for t in sheet.texts if t.role != "hint"])
+              for sheet in layout.sheets]
+    _LABELS[id(layout)] = (layout, labels)
+    return labels
 
 
 def _label_findings(cells: dict, layout: Layout, name: str) -> list[Finding]:
     out = []
-    for sheet in layout.sheets:
+    for sheet, labels in _expected_labels(layout):
         if sheet.name not in cells:
             continue
         found = cells[sheet.name]
-        bad = [t for t in sheet.texts if t.role != "hint" and normalise_text(found.get((t.row, t.col)) or "") != normalise_text(t.text)]
+        bad = []
+        for t, pos, expected in labels:
+            actual = found.get(pos)
+            if actual != t.text and normalise_text(actual or "") != expected:  # exact text: no need to normalise
+                bad.append(t)
         for t in bad[:MAX_LABEL_FINDINGS_PER_SHEET]:
             actual = found.get((t.row, t.col))
             out.append(

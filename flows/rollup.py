@@ -14,19 +14,21 @@ changed (a fingerprint of the submissions, the roster and the settings).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.checks import check_report, numbers_frame
+from schemas.checks import check_report
 from schemas.findings import Finding
 from schemas.form import FORM, TEMPLATE_VERSION
-from schemas.report import Report
 
-from .files import atomic_path, csv_bytes, write_atomic
+from .files import atomic_path, csv_bytes, csv_cell, write_atomic
 from .intake import safe_name
 from .ledger import Ledger, Submission
+from .parallel import feedback_job, run_jobs
 from .reader import read_report
 from .roster import Roster, name_key
 from .settings import Settings
@@ -36,6 +38,9 @@ STATUS_LABELS = {ACCEPTED: "已通过", REJECTED: "未通过", MISSING: "未报�
 STATUS_COLUMNS = ("agency", "uscc", "status", "file", "sha256", "received_at", "errors", "warnings")
 FINDING_COLUMNS = ("file", "agency", "sheet", "cell", "code", "rule", "severity", "message")
 FINGERPRINT_FILE = ".fingerprint"
+TOTALS_FILE = ".totals.json"  # the county totals behind the fingerprint: a run with nothing new reads them back
+AGENCIES_CSV = "agencies.csv"
+PER_AGENCY_SHEET_MAX = 250  # more agencies: their numbers are in agencies.csv only, not in rollup.xlsx
 
 
 @dataclass
@@ -73,7 +78,7 @@ def agency_statuses(submissions: list[Submission], roster: Roster) -> list[Agenc
     groups: dict[str, list[Submission]] = {}
     listed: dict[str, tuple[str, str, bool]] = {e.name: (e.name, e.uscc, True) for e in roster.entries}
     for sub in submissions:
-        entry = roster.match(sub.agency, sub.uscc) or (roster.find_in(sub.file_name) if not sub.agency else None)
+        entry = roster.resolve(sub.agency, sub.uscc) or (roster.find_in(sub.file_name) if not sub.agency else None)
         if entry is not None:
             key = entry.name
         else:
@@ -97,6 +102,13 @@ def sum_reports(reports: list[dict[str, float]]) -> dict[str, float]:
         value = sum(float(r.get(cell.code) or 0) for r in reports)
         totals[cell.code] = round(value, 6) if cell.kind == "decimal" else float(round(value))
     return totals
+
+
+def sum_matrix(matrix) -> dict[str, float]:
+    """:func:`sum_reports` of a numbers matrix (one row per report, one column per cell of the form)."""
+    column = matrix.sum(axis=0) if len(matrix) else [0.0] * len(FORM.cells)
+    return {cell.code: round(float(value), 6) if cell.kind == "decimal" else float(round(float(value)))
+            for cell, value in zip(FORM.cells, column)}
 
 
 def fingerprint(statuses: list[AgencyStatus], roster: Roster, settings: Settings, year: int) -> str:
@@ -131,14 +143,48 @@ def _finding_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
     return rows
 
 
-def _per_agency_sheet(included: list[AgencyStatus], totals: dict[str, float]):
-    header = ["代码", "表", "栏目", "全县合计"] + [s.agency for s in included]
+def _per_agency_sheet(included: list[AgencyStatus], totals: dict[str, float], matrix=None):
+    """The 各单位数据 sheet: code, table, label, county total, then one column per agency.
+
+    Above :data:`PER_AGENCY_SHEET_MAX` agencies the agencies' columns are left out (a sheet
+    200 rows by thousands of columns helps nobody, and Excel stops at 16,384 columns): the
+    last header then points to :data:`AGENCIES_CSV`, which always holds every agency's numbers.
+    """
+    if matrix is None:
+        matrix = _matrix_of(included)
+    wide = len(included) <= PER_AGENCY_SHEET_MAX
+    header = ["代码", "表", "栏目", "全县合计"]
+    header += [s.agency for s in included] if wide else [f"各单位数据见 {AGENCIES_CSV}（共 {len(included)} 个单位，每个单位一行）"]
     rows = []
-    for cell in FORM.cells:
+    columns = matrix.T.tolist() if wide else None
+    for j, cell in enumerate(FORM.cells):
         label = "／".join(p for p in (cell.row.label, cell.column.label) if p)
-        rows.append([cell.code, f"表{cell.table.number}", label, totals[cell.code]]
-                    + [s.current.numbers.get(cell.code) for s in included])
+        rows.append([cell.code, f"表{cell.table.number}", label, totals[cell.code]] + (columns[j] if wide else []))
     return ("各单位数据", header, rows)
+
+
+def _matrix_of(included: list[AgencyStatus]):
+    """The numbers of the included agencies' current submissions, from the submissions themselves."""
+    import numpy as np
+
+    codes = [cell.code for cell in FORM.cells]
+    return np.array([[float(s.current.numbers.get(code) or 0) for code in codes] for s in included],
+                    dtype="float64").reshape(len(included), len(codes))
+
+
+def write_agencies_csv(path: Path, included: list[AgencyStatus], matrix) -> None:
+    """``agencies.csv``: one row per agency in the rollup: 单位名称, 统一社会信用代码, then one column per cell code.
+
+    UTF-8 with a BOM, like the other CSVs; written row by row (10,000 agencies are 2 million numbers).
+    """
+    codes = [cell.code for cell in FORM.cells]
+    integer = [cell.kind != "decimal" for cell in FORM.cells]
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(["单位名称", "统一社会信用代码", *codes])
+        for s, values in zip(included, matrix):
+            writer.writerow([csv_cell(s.agency), csv_cell(s.uscc)]
+                            + [int(v) if whole and v.is_integer() else v for v, whole in zip(values.tolist(), integer)])
 
 
 def _status_sheet(statuses: list[AgencyStatus]):
@@ -156,10 +202,9 @@ def feedback_name(status: AgencyStatus) -> str:
     return f"{safe_name(status.agency, 40)}-{status.current.sha256[:8]}.xlsx"
 
 
-def _write_feedback(outdir: Path, statuses: list[AgencyStatus]) -> dict[str, Path]:
-    from .xlsx import write_feedback
-
-    written = {}
+def _write_feedback(outdir: Path, statuses: list[AgencyStatus], progress=None) -> dict[str, Path]:
+    """Each agency's feedback workbook (kept when it exists: its name carries the file's hash); many in parallel."""
+    written, jobs = {}, []
     for s in statuses:
         c = s.current
         if c is None or (c.accepted and not c.findings):
@@ -168,24 +213,32 @@ def _write_feedback(outdir: Path, statuses: list[AgencyStatus]) -> dict[str, Pat
         written[s.agency] = target
         if target.exists():
             continue
-        try:
-            original = Path(c.archived_path).read_bytes()
-        except OSError:
-            original = None
-        readable = c.numbers is not None
-        errors, warnings = c.errors, c.warnings
-        title = f"{c.file_name} 校验结果：{errors} 个错误，{warnings} 个警告"
-        with atomic_path(target) as tmp:
-            write_feedback(original if readable else None, c.findings, tmp, title=title)
+        title = f"{c.file_name} 校验结果：{c.errors} 个错误，{c.warnings} 个警告"
+        jobs.append((str(target), c.archived_path, c.numbers is not None, list(c.findings), title))
+    run_jobs(feedback_job, jobs, progress=progress)
     return written
 
 
-def _agencies_frame(included: list[AgencyStatus]):
+def _agencies_frame(included: list[AgencyStatus], matrix=None):
     """One row per agency in the rollup: 单位名称, 统一社会信用代码 and the 200 numbers."""
-    frame = numbers_frame([Report.from_numbers(s.current.numbers) for s in included])
+    import pandas as pd
+
+    if matrix is None:
+        matrix = _matrix_of(included)
+    frame = pd.DataFrame(matrix, columns=list(FORM.numeric_codes))
     frame.insert(0, "统一社会信用代码", [s.uscc for s in included])
     frame.insert(0, "单位名称", [s.agency for s in included])
     return frame
+
+
+def _saved_totals(outdir: Path, stamp: str) -> dict[str, float] | None:
+    try:
+        saved = json.loads((outdir / TOTALS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("fingerprint") != stamp or not isinstance(saved.get("totals"), dict):
+        return None
+    return {code: float(v) for code, v in saved["totals"].items()}
 
 
 def publish_year(
@@ -195,20 +248,30 @@ def publish_year(
     *,
     force: bool = False,
     with_reports: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> YearResult:
-    """Build every output of ``year``; a no-op when nothing it depends on changed."""
+    """Build every output of ``year``; a no-op when nothing it depends on changed.
+
+    ``progress(done, total)`` is told how many feedback workbooks are written (the long part of a big year).
+    """
     from .xlsx import write_rollup
 
-    with Ledger(settings.ledger) as ledger:
-        submissions = ledger.submissions(year)
-    statuses = agency_statuses(submissions, roster)
-    included = [s for s in statuses if s.in_rollup]
-    totals = sum_reports([s.current.numbers for s in included])
+    codes = [cell.code for cell in FORM.cells]
     outdir = settings.outbound / str(year)
+    with Ledger(settings.ledger) as ledger:
+        submissions = ledger.submissions(year, numbers=False)  # numbers are read below, and only if needed
+        statuses = agency_statuses(submissions, roster)
+        included = [s for s in statuses if s.in_rollup]
+        stamp = fingerprint(statuses, roster, settings, year)
+        stamp_file = outdir / FINGERPRINT_FILE
+        unchanged = not force and stamp_file.exists() and stamp_file.read_text() == stamp
+        totals = _saved_totals(outdir, stamp) if unchanged else None
+        matrix = None
+        if totals is None:
+            matrix = ledger.numbers_matrix([s.current.id for s in included], codes)
+            totals = sum_matrix(matrix)
     result = YearResult(year, statuses, totals, [], outdir, rebuilt=False)
-    stamp = fingerprint(statuses, roster, settings, year)
-    stamp_file = outdir / FINGERPRINT_FILE
-    if not force and stamp_file.exists() and stamp_file.read_text() == stamp:
+    if unchanged:
         return result
 
     fields = {
@@ -222,16 +285,19 @@ def publish_year(
     rollup_path = outdir / "rollup.xlsx"
     with atomic_path(rollup_path) as tmp:
         write_rollup(tmp, values={**totals, **fields},
-                     extra_sheets=[_per_agency_sheet(included, totals), _status_sheet(statuses)])
+                     extra_sheets=[_per_agency_sheet(included, totals, matrix), _status_sheet(statuses)])
         # the rollup must pass the very rules its parts passed; a failure here is a bug
-        result.rollup_findings = check_report(read_report(tmp, name="rollup.xlsx"), last_year=max(year, 2021))
+        # (errors only: a county's sums may well trip a warning meant for one agency, e.g. fee.unit)
+        result.rollup_findings = [f for f in check_report(read_report(tmp, name="rollup.xlsx"),
+                                                          last_year=max(year, 2021)) if f.is_error]
+    write_agencies_csv(outdir / AGENCIES_CSV, included, matrix)
     write_atomic(outdir / "status.csv", csv_bytes(STATUS_COLUMNS, _status_rows(statuses)))
     write_atomic(outdir / "findings.csv", csv_bytes(FINDING_COLUMNS, _finding_rows(statuses)))
-    feedback = _write_feedback(outdir, statuses)
+    feedback = _write_feedback(outdir, statuses, progress)
     if with_reports:
         from .gx_reports import publish_reports
 
-        reports = publish_reports(year=year, agencies=_agencies_frame(included), rollup=totals,
+        reports = publish_reports(year=year, agencies=_agencies_frame(included, matrix), rollup=totals,
                                   roster=[s.agency for s in statuses if s.on_roster], out_dir=outdir / "reports")
         result.reports_index = reports.index_html
         result.expectation_failures = [f"{r.suite}：{x}" for r in reports.reports for x in r.failures]
@@ -239,6 +305,7 @@ def publish_year(
     from .pages import index_html
 
     write_atomic(outdir / "index.html", index_html(result, settings, feedback).encode("utf-8"))
+    write_atomic(outdir / TOTALS_FILE, json.dumps({"fingerprint": stamp, "totals": totals}).encode())
     write_atomic(stamp_file, stamp.encode())
     result.rebuilt = True
     return result

@@ -3,6 +3,11 @@
 A roster is a CSV (UTF-8, with or without BOM, or GB18030 as Excel saves it
 in China) or an ``.xlsx`` with the columns ``单位名称`` and
 ``统一社会信用代码``.  A submission matches by USCC, else by normalised name.
+
+An optional column ``曾用名`` lists an agency's former names (separated by
+``、`` ``;`` or ``,``): an agency renamed, or several merged into one, keeps
+its history.  :meth:`Roster.match` looks at current names only, as before;
+:meth:`Roster.resolve` also follows former names to the current entry.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from schemas.values import normalise_text
 
 NAME_COLUMN = "单位名称"
 USCC_COLUMN = "统一社会信用代码"
+FORMER_COLUMN = "曾用名"
+FORMER_SEPARATORS = re.compile(r"[、;；,，\n]+")
 
 
 class RosterError(UserError):
@@ -29,6 +36,7 @@ class RosterError(UserError):
 class Entry:
     name: str
     uscc: str = ""
+    former: tuple[str, ...] = ()  # former names (曾用名): renamed, or merged into this agency
 
 
 def name_key(name: str) -> str:
@@ -53,11 +61,24 @@ class Roster:
     def __post_init__(self):
         self._by_uscc = {e.uscc.upper(): e for e in self.entries if e.uscc}
         self._by_name = {name_key(e.name): e for e in self.entries}
+        self._by_former: dict[str, Entry] = {}
+        for e in self.entries:
+            for old in e.former:
+                key = name_key(old)
+                if key and key not in self._by_name:  # a current name always wins over a former one
+                    self._by_former.setdefault(key, e)
 
     def match(self, name: str, uscc: str = "") -> Entry | None:
         if uscc and (entry := self._by_uscc.get(uscc.strip().upper())):
             return entry
         return self._by_name.get(name_key(name)) if name else None
+
+    def resolve(self, name: str, uscc: str = "") -> Entry | None:
+        """Like :meth:`match`, then by former name (曾用名): the entry an agency now belongs to."""
+        entry = self.match(name, uscc)
+        if entry is None and name:
+            entry = self._by_former.get(name_key(name))
+        return entry
 
     def find_in(self, text: str) -> Entry | None:
         """The one roster agency named in ``text`` (a file name), in full or without its county prefix."""
@@ -100,6 +121,7 @@ def parse_rows(rows: list[list[object]], source: str) -> Roster:
         raise RosterError(f"名单文件 {source} 缺少“{NAME_COLUMN}”列（第一行应为列名：{NAME_COLUMN},{USCC_COLUMN}）")
     ni = header.index(NAME_COLUMN)
     ui = header.index(USCC_COLUMN) if USCC_COLUMN in header else None
+    fi = header.index(FORMER_COLUMN) if FORMER_COLUMN in header else None
     entries, seen = [], set()
     for row in rows[1:]:
         name = str(row[ni]).strip() if ni < len(row) and row[ni] is not None else ""
@@ -107,8 +129,14 @@ def parse_rows(rows: list[list[object]], source: str) -> Roster:
             continue
         seen.add(name_key(name))
         uscc = str(row[ui]).strip().upper() if ui is not None and ui < len(row) and row[ui] is not None else ""
-        entries.append(Entry(name, uscc))
+        former = split_former(row[fi]) if fi is not None and fi < len(row) and row[fi] is not None else ()
+        entries.append(Entry(name, uscc, former))
     return Roster(entries)
+
+
+def split_former(cell: object) -> tuple[str, ...]:
+    """``"巫山县工业园区管理委员会、巫山县经济开发区管委会"`` → both names."""
+    return tuple(p.strip() for p in FORMER_SEPARATORS.split(str(cell)) if p.strip())
 
 
 def load_roster(path: Path | None) -> Roster:
@@ -132,6 +160,10 @@ def write_roster_csv(entries: list[Entry]) -> bytes:
     """A roster as CSV bytes (UTF-8 with BOM, so that Excel opens it)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([NAME_COLUMN, USCC_COLUMN])
-    writer.writerows([e.name, e.uscc] for e in entries)
+    if any(e.former for e in entries):
+        writer.writerow([NAME_COLUMN, USCC_COLUMN, FORMER_COLUMN])
+        writer.writerows([e.name, e.uscc, "、".join(e.former)] for e in entries)
+    else:
+        writer.writerow([NAME_COLUMN, USCC_COLUMN])
+        writer.writerows([e.name, e.uscc] for e in entries)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -26,6 +26,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -958,6 +959,11 @@ def _write_table_sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequ
         cell = ws.cell(row=1, column=c)
         _write_text(cell, name)
         _style(cell, font=HEADER_FONT, alignment=CENTRE, border=GRID, fill=HEADER_FILL)
+    # A rollup table can have tens of thousands of cells: their style (body font, grid border) is
+    # looked up in the workbook's style tables once, not once per cell as ``cell.font = …`` would.
+    wb = ws.parent
+    body_style = StyleArray()
+    body_style.fontId, body_style.borderId = wb._fonts.add(BODY_FONT), wb._borders.add(GRID)
     cleaned = []
     for r, raw in enumerate(rows, start=2):
         out = []
@@ -965,7 +971,7 @@ def _write_table_sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequ
             value = _cell_value(value)
             out.append(value)
             cell = ws.cell(row=r, column=c)
-            cell.font = BODY_FONT
+            cell._style = StyleArray(body_style)  # what cell.font = BODY_FONT; cell.border = GRID set
             if isinstance(value, str):
                 if value:
                     _write_text(cell, value)
@@ -974,7 +980,7 @@ def _write_table_sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequ
                 cell.value = value
             width_need[c - 1] = max(width_need[c - 1], _text_width(_display(value)) + 2)
         cleaned.append(out)
-        for c in range(1, ncols + 1):
+        for c in range(len(raw) + 1, ncols + 1):
             ws.cell(row=r, column=c).border = GRID
     widths: dict[int, float] = {}
     for c in range(1, ncols + 1):
@@ -982,11 +988,12 @@ def _write_table_sheet(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequ
         widths[c] = round(min(max(width_need[c - 1], low), high), 1)
         ws.column_dimensions[column_letter(c)].width = widths[c]
     body = Alignment(vertical="center", wrap_text=True)
+    body_alignment = wb._alignments.add(body)
     for r, values in enumerate(cleaned, start=2):
         lines = 1
         for c, value in enumerate(values, start=1):
             if isinstance(value, str) and value:
-                ws.cell(row=r, column=c).alignment = body
+                ws.cell(row=r, column=c)._style.alignmentId = body_alignment  # as cell.alignment = body
                 lines = max(lines, _lines(value, widths[c]))
         if lines > 1:
             ws.row_dimensions[r].height = round(lines * LINE_HEIGHT + ROW_PADDING, 1)
@@ -1025,10 +1032,14 @@ def write_rollup(
     wb.save(target)
 
 
-def read_rows(source) -> list[list[object]]:
-    """The values of the first sheet of a workbook (a roster), row by row."""
+def read_rows(source, sheet: str | None = None) -> list[list[object]]:
+    """The values of a sheet of a workbook (by default the first: a roster), row by row.
+
+    A ``sheet`` the workbook does not have raises ``KeyError``.
+    """
     wb = load_workbook(source, read_only=True, data_only=True)
     try:
-        return [list(row) for row in wb.worksheets[0].iter_rows(values_only=True)]
+        ws = wb.worksheets[0] if sheet is None else wb[sheet]
+        return [list(row) for row in ws.iter_rows(values_only=True)]
     finally:
         wb.close()

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 
 ERROR = "error"
 WARNING = "warning"
+
+MAX_COUNT = 10_000_000  # no agency, nor a province's rollup, counts more of anything
+MAX_AMOUNT_WAN = 100_000_000  # 行政事业性收费, in 万元
+JUMP_RATIO = 10  # RX.2: a cell that grows or shrinks this many times against last year
+JUMP_FLOOR = 5  # … when both years' values are at least this (so 0 → 3 is no jump)
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "警告"}
 
 
@@ -50,6 +55,16 @@ _RULES = (
         "文件大小 {size} 超过上限 {limit}，不予读取。年报模板正常只有几十 KB，请检查是否插入了图片或其他内容。",
     ),
     Rule(
+        "file.macro", ERROR, "含有宏",
+        "含宏的工作簿（.xlsm 或带 VBA 工程的文件）为安全起见不予读取。",
+        "文件含有宏（VBA 工程），为安全起见不予读取。请在 Excel/WPS 中“另存为”Excel 工作簿（*.xlsx）后重新提交。",
+    ),
+    Rule(
+        "file.symlink", ERROR, "不是文件本身",
+        "收件夹中的符号链接（快捷方式）不予读取。",
+        "这是一个符号链接（快捷方式），不是年报文件本身，不予读取。请把年报文件直接放入收件夹。",
+    ),
+    Rule(
         "file.bomb", ERROR, "压缩内容异常",
         "解压后体积异常的文件（疑似压缩炸弹）不予读取。",
         "文件解压后达 {size}（压缩比 {ratio}），远超正常年报，疑似异常文件，不予读取。请用年报模板重新填写。",
@@ -73,12 +88,22 @@ _RULES = (
     Rule(
         "layout.sheet", ERROR, "工作表缺失",
         "模板中的工作表不得删除或改名。",
-        "缺少工作表“{sheet}”。请勿删除或重命名模板中的工作表，请用原模板重新填写。",
+        "缺少工作表“{sheet}”{detail}。请勿删除或重命名模板中的工作表，请用原模板重新填写。",
     ),
     Rule(
         "layout.name", ERROR, "定义名称缺失或被改动",
         "模板为每个填报单元格设置了定义名称（如 requests.new.natural），不得删除或改动。",
         "定义名称“{code}”{problem}（应指向 {expected}）。请勿删除或移动模板中的单元格，请用原模板重新填写。",
+    ),
+    Rule(
+        "layout.moved", ERROR, "单元格位置被改动",
+        "插入或删除行、列会使填报单元格离开模板规定的位置。",
+        "「{sheet}」中有 {count} 个填报单元格不在模板规定的位置（如 {example}），可能插入或删除了行、列。请用原模板重新填写。",
+    ),
+    Rule(
+        "layout.merged", ERROR, "填报单元格被合并",
+        "填报单元格不得合并；合并后只保留左上角的值。",
+        "{label}所在的单元格被合并（{range}），合并后只保留左上角的值。请取消合并，逐格填写。",
     ),
     Rule(
         "layout.label", ERROR, "标签被修改",
@@ -105,6 +130,16 @@ _RULES = (
         "cell.formula_error", ERROR, "公式错误",
         "单元格的公式计算出错（如 #REF!、#DIV/0!）。",
         "{label}的公式出错（{value}）。请改为直接填写数字。",
+    ),
+    Rule(
+        "cell.external", ERROR, "引用其他工作簿",
+        "填报单元格的公式不得引用其他工作簿：提交的文件里没有那个工作簿，数字无从核对。",
+        "{label}的公式引用了其他工作簿（{formula}）。请改为直接填写数字。",
+    ),
+    Rule(
+        "cell.too_large", ERROR, "数值过大",
+        f"数字不得超过合理上限（件数 {MAX_COUNT:,}，金额 {MAX_AMOUNT_WAN:,} 万元）。",
+        "{label}填写了 {value}，数值过大（上限 {limit}），请核对。",
     ),
     Rule(
         "cell.fullwidth", WARNING, "全角数字",
@@ -173,6 +208,65 @@ _RULES = (
         "text.empty", WARNING, "文字部分未填写",
         "“一、总体情况”和“五、存在的主要问题及改进情况”应当填写。",
         "“{label}”未填写（或只写了“无”）。请补充该部分内容。",
+    ),
+    # -- the narrative against the tables (schemas.narrative) ----------------
+    Rule(
+        "text.count", WARNING, "文字与表格件数不符",
+        "“一、总体情况”中写明的件数（本年新收、上年结转、结转下年度的申请，行政复议、行政诉讼案件）应与表三、表四一致。",
+        "“{section}”中写道“{quote}”（{stated} 件），但{cells}为 {value}。请核对文字或表格。",
+    ),
+    Rule(
+        "text.none", WARNING, "文字称“无”而表格有数",
+        "文字中写明未收到申请、无行政复议或行政诉讼的，表三、表四相应栏目应为 0。",
+        "“{section}”中写道“{quote}”，但{cells}为 {value}。请核对文字或表格。",
+    ),
+    Rule(
+        "text.year", WARNING, "文字中的年度与报告年度不符",
+        "文字部分出现的年份应为报告年度（或次年，如成文日期）；出现此前三年内的年份（比较、起始年份和法规日期除外），"
+        "多半是沿用了往年的报告。",
+        "“{section}”中出现“{year}年”（“{quote}”），而报告年度为 {report_year} 年，可能沿用了往年的报告，请核对。",
+    ),
+    # -- across years (schemas.crossyear) ------------------------------------
+    Rule(
+        "RX.1", WARNING, "上年结转与上年年报不衔接",
+        "表三“二、上年结转政府信息公开申请数量”各列应等于本单位上一年度已通过年报的“四、结转下年度继续办理”。",
+        "{label}为 {value}，但本单位 {previous_year} 年度已通过年报的“四、结转下年度继续办理”同列为 {previous}，"
+        "相差 {diff}。请核对本年或上年的数字。",
+    ),
+    Rule(
+        "R2.2", WARNING, "现行有效件数与上年不衔接",
+        "表二规章、行政规范性文件的“现行有效件数”应约等于上年现行有效件数加本年制发件数、减本年废止件数"
+        "（文件也会因有效期届满而失效，故只作提示）。",
+        "{label}为 {value}，按上年年报推算应为 {expected}（{previous_year} 年现行有效 {previous} ＋ 本年制发 {issued} "
+        "－ 本年废止 {repealed}），相差 {diff}。如有文件因有效期届满等原因失效，请在文字部分说明。",
+    ),
+    Rule(
+        "RX.2", WARNING, "与上年相比变化十倍以上",
+        f"同一栏目的数字与本单位上一年度已通过年报相比增减 {JUMP_RATIO} 倍以上（两年都不少于 {JUMP_FLOOR} 时才比较），"
+        "可能填错了栏目或单位。",
+        "{label}为 {value}，{previous_year} 年度为 {previous}，{change}，请核实是否填错了栏目或单位。",
+    ),
+    # -- importing a published report (schemas.published) ----------------------
+    Rule(
+        "import.section", ERROR, "未找到表格部分",
+        "导入已发布的年报时，须按标题找到“二、”“三、”“四、”三个表格部分，才能按位置读取数字。",
+        "未找到“{title}”部分（应以该标题单独成行），无法读取表{number}的数字，未导入。",
+    ),
+    Rule(
+        "import.count", ERROR, "表格数字个数不符",
+        "导入已发布的年报时，每个表格部分的数值个数须与国家格式一致（表二 10 个、表三 175 个、表四 15 个），才能按位置对应。",
+        "“{title}”中找到 {found} 个数值，而国家格式的表{number}共有 {expected} 个数字单元格（{detail}），"
+        "无法按位置可靠对应，未导入。请核对原文表格是否缺格、多格或合并了单元格。",
+    ),
+    Rule(
+        "import.value", WARNING, "表格中有非数字内容",
+        "导入已发布的年报时，表格中“/”“-”“无”、带单位的数字或汉字数字按原样写入对应单元格，校验时按不是数字处理。",
+        "“{title}”的第 {index} 个数值“{value}”不是数字，已按原样写入{label}。",
+    ),
+    Rule(
+        "import.text", WARNING, "未找到文字部分",
+        "导入已发布的年报时，“一、”“五、”“六、”文字部分按标题查找；找不到的按空白导入。",
+        "未找到“{title}”部分，该部分按空白导入，请在「文字部分」补充。",
     ),
 )
 

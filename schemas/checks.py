@@ -19,10 +19,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from .catalogue import CATALOGUE
+from .catalogue import CATALOGUE, MAX_AMOUNT_WAN, MAX_COUNT
 from .findings import Finding
 from .form import FORM, Form
 from .layout import LAYOUT, parse_a1
+from .narrative import narrative_findings
 from .report import Report
 from .uscc import problem as uscc_problem
 from .values import coerce_text, coerce_year, format_number, is_placeholder, shown
@@ -55,7 +56,11 @@ def report_schema(last_year: int, form: Form = FORM) -> pa.DataFrameSchema:
     """The schema of a frame of reports (see :func:`report_frame`)."""
     columns: dict[str, pa.Column] = {}
     for cell in form.cells:
-        checks = [pa.Check(lambda s: s >= 0, name="cell.negative")]
+        limit = MAX_COUNT if cell.kind == "integer" else MAX_AMOUNT_WAN
+        checks = [
+            pa.Check(lambda s: s >= 0, name="cell.negative"),
+            pa.Check(lambda s, limit=limit: s <= limit, name="cell.too_large"),
+        ]
         if cell.kind == "integer":
             checks.append(pa.Check(lambda s: s % 1 == 0, name="cell.integer"))
         if cell.table.prefix == "active" and cell.row.code == "rules":
@@ -131,6 +136,8 @@ def check_reports(
             out[readable[int(index)]].append(
                 _finding(report, column, check, value, instances, frame.loc[int(index)], last_year, form)
             )
+    for i in readable:  # the narrative against the tables: warnings every check gets
+        out[i].extend(narrative_findings(reports[i], last_year=last_year))
     return [sorted(f, key=_order) for f in out]
 
 
@@ -168,6 +175,10 @@ def _finding(report, column, check, value, instances, row, last_year, form) -> F
         return report.finding(rule_id, column, label=form.field_by_code[column].label)
     if rule_id == "meta.agency":
         return report.finding(rule_id, column)
+    if rule_id == "cell.too_large":
+        cell = form.cell_by_code[column]
+        limit = MAX_COUNT if cell.kind == "integer" else MAX_AMOUNT_WAN
+        return report.finding(rule_id, column, label=label, value=format_number(float(value)), limit=f"{limit:,}")
     return report.finding(rule_id, column, label=label, value=format_number(float(value)))
 
 

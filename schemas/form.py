@@ -77,8 +77,9 @@ class Cell:
 
     @property
     def description(self) -> str:
-        parts = [p for p in (self.row.label, self.column.label) if p]
-        return "“" + "／".join(parts) + "”"
+        """“一、本年新收政府信息公开申请数量／自然人”; 表四's unlabelled row gives its whole column path."""
+        parts = [self.row.label, self.column.label] if self.row.label else list(self.column.path)
+        return "“" + "／".join(p for p in parts if p) + "”"
 
 
 @dataclass(frozen=True)

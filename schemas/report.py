@@ -39,6 +39,11 @@ class Report:
         f = form.field_by_code.get(code)
         return f"{cell}“{f.label}”" if f else cell
 
+    def full_label(self, code: str, form: Form = FORM) -> str:
+        """``「表四」E5“行政复议／总计”``: the sheet, then :meth:`label`."""
+        sheet, _ = self.place(code)
+        return f"「{sheet}」{self.label(code, form)}"
+
     def finding(self, rule_id: str, code: str = "", **params) -> Finding:
         sheet, cell = self.place(code) if code else ("", "")
         return make(rule_id, sheet=sheet, cell=cell, code=code, file=self.file, **params)

@@ -22,6 +22,13 @@ class CellError:
 
 
 @dataclass(frozen=True)
+class ExternalRef:
+    """A formula that takes its value from another workbook (``[1]Sheet1!A1``)."""
+
+    formula: str
+
+
+@dataclass(frozen=True)
 class Coerced:
     value: float | None  # the number read, or None when there is none
     rule: str | None = None  # catalogue id of the problem, if any
@@ -63,6 +70,8 @@ def coerce_number(raw: object, unit: str = "件") -> Coerced:
         return Coerced(None, "cell.empty", {})
     if isinstance(raw, CellError):
         return Coerced(None, "cell.formula_error", {"value": raw.text})
+    if isinstance(raw, ExternalRef):
+        return Coerced(None, "cell.external", {"formula": "=" + raw.formula[:60]})
     if isinstance(raw, bool) or isinstance(raw, (dt.date, dt.datetime, dt.time)):
         return Coerced(None, "cell.not_number", {"shown": shown(raw)})
     if isinstance(raw, (int, float)):
@@ -98,14 +107,18 @@ def format_number(value: float | None) -> str:
     return "" if value is None else _fmt(value)
 
 
+_END_PUNCTUATION = "。.，,；;！!、"
+
+
 def is_placeholder(text: object) -> bool:
-    """Text that means "nothing" (``/``, ``无`` …)."""
-    return normalise_text(text).lower() in _PLACEHOLDERS
+    """Text that means "nothing" (``/``, ``无``, ``无。`` …)."""
+    norm = normalise_text(text).lower()
+    return norm in _PLACEHOLDERS or norm.strip(_END_PUNCTUATION) in _PLACEHOLDERS
 
 
 def coerce_text(raw: object) -> str:
     """A text field: numbers written back without a spurious ``.0``."""
-    if raw is None or isinstance(raw, CellError):
+    if raw is None or isinstance(raw, (CellError, ExternalRef)):
         return ""
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
@@ -114,7 +127,7 @@ def coerce_text(raw: object) -> str:
 
 def coerce_year(raw: object) -> int | None:
     """``2024``, ``"2024"``, ``"2024年"``, ``"２０２４年度"`` → 2024; else None."""
-    if isinstance(raw, bool) or raw is None or isinstance(raw, CellError):
+    if isinstance(raw, bool) or raw is None or isinstance(raw, (CellError, ExternalRef)):
         return None
     if isinstance(raw, (int, float)):
         return int(raw) if float(raw).is_integer() else None

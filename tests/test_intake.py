@@ -14,7 +14,6 @@ from flows.ledger import Ledger
 from flows.rollup import publish_year, sum_reports
 from flows.roster import Entry, load_roster, write_roster_csv
 from flows.sample import valid_values
-from flows.settings import Settings
 from flows.xlsx import write_template
 from schemas.uscc import complete
 
@@ -24,12 +23,9 @@ C = Entry("巫山县民政局", complete("11500237MB0000003"))
 
 
 @pytest.fixture
-def settings(tmp_path):
-    s = Settings(inbound=tmp_path / "inbound", outbound=tmp_path / "outbound", state=tmp_path / "var",
-                 roster=tmp_path / "roster.csv")
-    s.inbound.mkdir()
-    s.roster.write_bytes(write_roster_csv([A, B, C]))
-    return s
+def settings(settings):
+    settings.roster.write_bytes(write_roster_csv([A, B, C]))
+    return settings
 
 
 def drop(settings, name, entry, values=None, year=2024, seed=1, **overrides) -> tuple[Path, dict]:
@@ -135,3 +131,22 @@ def test_safe_names():
     assert safe_name("../../etc/passwd") == "etc_passwd"
     assert safe_name("a b;rm -rf $(x).xlsx") == "a_b_rm_-rf_x.xlsx"
     assert safe_name("巫山县（教委）年报.xlsx") == "巫山县（教委）年报.xlsx"
+
+
+def test_intake_compares_with_last_years_accepted_report(settings):
+    last = valid_values(random.Random(7))
+    last.update({"requests.carried_out.natural": 2, "requests.carried_out.total": 2,
+                 "requests.new.natural": last["requests.new.natural"] + 2,
+                 "requests.new.total": last["requests.new.total"] + 2})
+    drop(settings, "2023.xlsx", A, values=last, year=2023)
+    intake(settings, settle_seconds=0)
+    now = valid_values(random.Random(8))  # carries nothing in: last year's 2 are forgotten
+    assert now["requests.carried_in.natural"] == 0
+    drop(settings, "2024.xlsx", A, values=now, year=2024)
+    drop(settings, "other.xlsx", B, values=now, year=2024, seed=9)  # no history: no comparison
+    intake(settings, settle_seconds=0)
+    with Ledger(settings.ledger) as ledger:
+        subs = {s.file_name: s for s in ledger.submissions(2024)}
+    rx = [(f.rule, f.sheet, f.cell) for f in subs["2024.xlsx"].findings if f.rule.startswith("RX")]
+    assert ("RX.1", "表三", "D6") in rx and subs["2024.xlsx"].outcome == "accepted"
+    assert not [f for f in subs["other.xlsx"].findings if f.rule.startswith("RX")]
