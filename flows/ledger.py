@@ -76,8 +76,15 @@ class Submission:
         return self.outcome == "accepted"
 
 
-def _row_to_light_submission(row: sqlite3.Row) -> Submission:
-    readable = bool(row["readable"])
+def _row_to_submission(row: sqlite3.Row, *, light: bool = False) -> Submission:
+    """A ledger row; ``light`` leaves the numbers and fields unloaded (see ``Submission.loaded``)."""
+    if light:
+        readable = bool(row["readable"])
+        numbers, fields, extra = ({} if readable else None), ({} if readable else None), {"loaded": False}
+    else:
+        numbers = json.loads(row["numbers"]) if row["numbers"] else None
+        fields = json.loads(row["fields"]) if row["fields"] else None
+        extra = {}
     return Submission(
         id=row["id"],
         sha256=row["sha256"],
@@ -91,33 +98,18 @@ def _row_to_light_submission(row: sqlite3.Row) -> Submission:
         errors=row["errors"],
         warnings=row["warnings"],
         findings=[Finding(**f) for f in json.loads(row["findings"])] if row["findings"] != "[]" else [],
-        numbers={} if readable else None,
-        fields={} if readable else None,
-        loaded=False,
+        numbers=numbers,
+        fields=fields,
+        **extra,
     )
+
+
+def _row_to_light_submission(row: sqlite3.Row) -> Submission:
+    return _row_to_submission(row, light=True)
 
 
 _LIGHT_COLUMNS = ("id, sha256, file_name, received_at, archived_path, agency, uscc, year, outcome, errors, warnings, "
                   "findings, numbers IS NOT NULL AS readable")
-
-
-def _row_to_submission(row: sqlite3.Row) -> Submission:
-    return Submission(
-        id=row["id"],
-        sha256=row["sha256"],
-        file_name=row["file_name"],
-        received_at=row["received_at"],
-        archived_path=row["archived_path"],
-        agency=row["agency"],
-        uscc=row["uscc"],
-        year=row["year"],
-        outcome=row["outcome"],
-        errors=row["errors"],
-        warnings=row["warnings"],
-        findings=[Finding(**f) for f in json.loads(row["findings"])],
-        numbers=json.loads(row["numbers"]) if row["numbers"] else None,
-        fields=json.loads(row["fields"]) if row["fields"] else None,
-    )
 
 
 class Ledger:
