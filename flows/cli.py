@@ -342,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output went to `head` or a closed pager: nothing to say
+        sys.stderr.close()
+        return EXIT_OK
     except OSError as exc:
         print(f"nianbao {args.command}：无法访问文件 {exc.filename or ''}：{exc.strerror or exc}", file=sys.stderr)
         return EXIT_FINDINGS
