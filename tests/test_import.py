@@ -14,7 +14,7 @@ from schemas.form import FORM, SECTIONS
 from schemas.published import Line, classify, html_lines, match_heading, parse_published
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT.parent / "shared" / "reference" / "000_fe04592393095997.txt"
+SEED = ROOT / "tests" / "data" / "seed-000_fe04592393095997.txt"  # a copy of ../shared/reference/000_fe04592393095997.txt
 DATA = Path(__file__).resolve().parent / "data"
 ROW_PER_LINE = DATA / "row_per_line_巫山县司法局_2024.txt"
 MARKDOWN = DATA / "markdown_巫山县民政局_2024.md"
