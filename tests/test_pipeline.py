@@ -42,10 +42,8 @@ def read_csv(path: Path) -> list[dict]:
 
 
 @pytest.fixture
-def county(tmp_path):
-    s = Settings(inbound=tmp_path / "inbound", outbound=tmp_path / "outbound", state=tmp_path / "var",
-                 roster=tmp_path / "名单.csv")
-    s.inbound.mkdir()
+def county(settings, tmp_path):
+    s = settings.with_overrides(roster=tmp_path / "名单.csv")
     s.roster.write_bytes(write_roster_csv(AGENCIES))
     return s
 

@@ -17,7 +17,6 @@ from flows.parallel import feedback_job, run_jobs
 from flows.reader import read_report
 from flows.roster import Entry, load_roster, write_roster_csv
 from flows.sample import valid_values
-from flows.settings import Settings
 from flows.xlsx import write_template
 from schemas.form import FORM
 from schemas.uscc import complete
@@ -33,10 +32,8 @@ def filled(entry: Entry, seed: int, **overrides) -> bytes:
 
 
 @pytest.fixture
-def county(tmp_path):
-    s = Settings(inbound=tmp_path / "inbound", outbound=tmp_path / "outbound", state=tmp_path / "var",
-                 roster=tmp_path / "roster.csv")
-    s.inbound.mkdir()
+def county(settings, tmp_path):
+    s = settings
     s.roster.write_bytes(write_roster_csv(AGENCIES))
     for i, entry in enumerate(AGENCIES[:4]):
         extra = {"appeals.review.total": 99} if i == 3 else {}
