@@ -26,6 +26,7 @@ import os
 import re
 import zipfile
 import zlib
+from functools import lru_cache
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -754,17 +755,11 @@ def _name_findings(problems: dict[str, list[tuple[str, str]]], layout: Layout, n
     return out
 
 
-_ALLOWED_MERGES: dict[int, tuple[Layout, set]] = {}
-
-
-def _allowed_merges(layout: Layout) -> set:
-    hit = _ALLOWED_MERGES.get(id(layout))
-    if hit is not None and hit[0] is layout:
-        return hit[1]
+@lru_cache(maxsize=4)  # a Layout hashes by identity
+def _allowed_merges(layout: Layout) -> frozenset:
     allowed = {(s.name, m) for s in layout.sheets for m in s.input_merges.values()}
     allowed |= {(s.name, m) for s in layout.sheets for m in s.merges}
-    _ALLOWED_MERGES[id(layout)] = (layout, allowed)
-    return allowed
+    return frozenset(allowed)
 
 
 def _merge_findings(cells: dict, where: dict, layout: Layout, form: Form, name: str) -> list[Finding]:
@@ -785,18 +780,11 @@ def _merge_findings(cells: dict, where: dict, layout: Layout, form: Form, name: 
     return out
 
 
-_LABELS: dict[int, tuple[Layout, list]] = {}
-
-
+@lru_cache(maxsize=4)
 def _expected_labels(layout: Layout) -> list:
     """Per sheet of the layout: (sheet, [(text, position, normalised text)]) of its labels."""
-    hit = _LABELS.get(id(layout))
-    if hit is not None and hit[0] is layout:
-        return hit[1]
-    labels = [(sheet, [(t, (t.row, t.col), normalise_text(t.text)) for t in sheet.texts if t.role != "hint"])
-              for sheet in layout.sheets]
-    _LABELS[id(layout)] = (layout, labels)
-    return labels
+    return [(sheet, [(t, (t.row, t.col), normalise_text(t.text)) for t in sheet.texts if t.role != "hint"])
+            for sheet in layout.sheets]
 
 
 def _label_findings(cells: dict, layout: Layout, name: str) -> list[Finding]:
