@@ -9,7 +9,7 @@ For each N the benchmark
    of the N agencies.  Generated files are kept in ``WORKDIR/files/`` keyed by
    N and seed, so that a rerun reuses them;
 2. runs the pipeline over them as the flow's tasks call it — the plain
-   functions :func:`flows.intake.intake` and :func:`flows.rollup.publish_year`
+   functions :func:`flows.intake.intake` and :func:`flows.rollup.write_year_outputs`
    (rollup, status, findings, feedback workbooks, Great Expectations reports,
    index page) — in a fresh child process, timing imports apart;
 3. runs it again with nothing new (everything already in the ledger), in
@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .progress import Progress
+from nianbao.flows.progress import Progress
 
 DEFAULT_NS = (60, 1_000, 10_000)
 DEFAULT_SEED = 2024
@@ -63,7 +63,7 @@ COMPLETE_MARK = ".complete"
 
 def _departments() -> tuple[str, ...]:
     """The sample county's 41 agencies without the county's name."""
-    from .sample import AGENCIES, COUNTY
+    from nianbao.flows.steps.sample import AGENCIES, COUNTY
 
     return tuple(name.removeprefix(COUNTY).removeprefix(COUNTY[:-1]) for name in AGENCIES)
 
@@ -74,9 +74,9 @@ def county_name(index: int) -> str:
 
 def province(n: int) -> list:
     """N agencies (name, USCC) of a made-up province: 41 departments in each county, USCCs unique and valid."""
-    from schemas.uscc import complete
+    from nianbao.schemas.uscc import complete
 
-    from .sample import Agency
+    from nianbao.flows.steps.sample import Agency
 
     departments = _departments()
     out = []
@@ -90,8 +90,8 @@ def province(n: int) -> list:
 def _write_chunk(job: tuple[str, int, int, int, int]) -> int:
     """Write reports ``start .. stop-1`` of a province of N into ``folder`` (one task of the pool)."""
     folder, n, seed, start, stop = job
-    from .sample import sample_reports
-    from .xlsx import write_template
+    from nianbao.flows.steps.sample import sample_reports
+    from nianbao.flows.excel.template import write_template
 
     agencies = province(n)[start:stop]
     faulty = round(len(agencies) * FAULTY_SHARE)
@@ -108,7 +108,7 @@ def files_dir(workdir: Path, n: int, seed: int) -> Path:
 def generate(workdir: Path, n: int, seed: int = DEFAULT_SEED, *, jobs: int | None = None,
              progress: Callable[[int, int], None] | None = None) -> Path:
     """The folder of N generated reports plus ``roster.csv``; reused when already complete."""
-    from .roster import Entry, write_roster_csv
+    from nianbao.flows.store.roster import Entry, write_roster_csv
 
     folder = files_dir(workdir, n, seed)
     if (folder / COMPLETE_MARK).exists():
@@ -147,7 +147,7 @@ def generate(workdir: Path, n: int, seed: int = DEFAULT_SEED, *, jobs: int | Non
 
 def fresh_county(workdir: Path, files: Path, n: int):
     """An empty county (inbound, outbound, state) whose inbound folder holds hard links to the generated files."""
-    from .settings import Settings
+    from nianbao.flows.settings import Settings
 
     root = Path(workdir) / "runs" / f"n{n}"
     if root.exists():
@@ -170,13 +170,13 @@ def fresh_county(workdir: Path, files: Path, n: int):
 
 
 def _peak_rss_mb() -> float:
-    from .parallel import peak_rss_mb
+    from nianbao.flows.steps.parallel import peak_rss_mb
 
     return peak_rss_mb()
 
 
 def _settings_of(root: str):
-    from .settings import Settings
+    from nianbao.flows.settings import Settings
 
     r = Path(root)
     return Settings(inbound=r / "inbound", outbound=r / "outbound", state=r / "var", roster=r / "roster.csv")
@@ -198,15 +198,17 @@ def _timed(module, name: str, spent: dict) -> None:
 
 
 def _child_pipeline(params: dict) -> dict:
-    """intake() then publish_year() for every year, as the flow's tasks call them; imports timed apart."""
+    """intake() then write_year_outputs() for every year, as the flow's tasks call them; imports timed apart."""
     out: dict = {}
     t = time.perf_counter()
-    from schemas import checks  # noqa: F401 - pandas, pandera
+    from nianbao.schemas import checks  # noqa: F401 - pandas, pandera
 
-    from . import intake as intake_module, rollup, roster  # noqa: F401
+    from nianbao.flows.steps import intake as intake_module  # noqa: F401
+    from nianbao.flows.steps import year as year_outputs
+    from nianbao.flows.store import roster
     out["import_core_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    from . import gx_reports
+    from nianbao.flows.outputs import validation as gx_reports
 
     with gx_reports._quiet():
         import great_expectations  # noqa: F401
@@ -214,8 +216,8 @@ def _child_pipeline(params: dict) -> dict:
 
     settings = _settings_of(params["root"])
     spent: dict[str, float] = {}
-    _timed(gx_reports, "publish_reports", spent)  # publish_year imports it from the module when it runs
-    _timed(rollup, "_write_feedback", spent)
+    _timed(gx_reports, "write_validation_reports", spent)  # write_year_outputs imports it from the module when it runs
+    _timed(year_outputs, "_write_feedback", spent)
     show = params.get("progress")
     bar = Progress("收件", stream=sys.stderr) if show else None
     t = time.perf_counter()
@@ -230,20 +232,20 @@ def _child_pipeline(params: dict) -> dict:
     years = []
     for year in sorted(result.years) or [YEAR]:
         bar = Progress(f"{year} 年度反馈表", stream=sys.stderr) if show else None
-        extra = {"progress": bar} if "progress" in inspect.signature(rollup.publish_year).parameters else {}
-        y = rollup.publish_year(settings, year, roster.load_roster(settings.roster), **extra)
+        extra = {"progress": bar} if "progress" in inspect.signature(year_outputs.write_year_outputs).parameters else {}
+        y = year_outputs.write_year_outputs(settings, year, roster.load_roster(settings.roster), **extra)
         if bar:
             bar.close()
         years.append({"year": year, "rebuilt": y.rebuilt, "in_rollup": sum(1 for s in y.statuses if s.in_rollup),
                       "rollup_findings": len(y.rollup_findings),
                       "expectation_failures": len(y.expectation_failures)})
     out["publish_s"] = time.perf_counter() - t
-    out["reports_s"] = spent["publish_reports"]
+    out["reports_s"] = spent["write_validation_reports"]
     out["feedback_s"] = spent["_write_feedback"]
     out["rollup_s"] = out["publish_s"] - out["reports_s"] - out["feedback_s"]
     out["years"] = years
     out["pipeline_s"] = out["intake_s"] + out["publish_s"]
-    from .parallel import LAST_RUN
+    from nianbao.flows.steps.parallel import LAST_RUN
 
     out["workers"] = LAST_RUN.get("workers", 0)
     out["workers_peak_rss_mb"] = LAST_RUN.get("peak_rss_mb", 0.0)
@@ -259,8 +261,8 @@ def _child_rerun(params: dict) -> dict:
 
 def _form_places() -> dict[str, list[tuple[str, int, int]]]:
     """sheet → [(code, row, col)] of the 200 numeric cells (where the template puts them)."""
-    from schemas.form import FORM
-    from schemas.layout import LAYOUT
+    from nianbao.schemas.form import FORM
+    from nianbao.schemas.layout import LAYOUT
 
     places: dict[str, list[tuple[str, int, int]]] = {}
     for code in FORM.numeric_codes:
@@ -284,9 +286,9 @@ def _child_openpyxl(params: dict) -> dict:
     openpyxl is reached through :mod:`flows.xlsx`, the one module of the project that imports it.
     """
     t = time.perf_counter()
-    from schemas.layout import parse_a1
+    from nianbao.schemas.layout import parse_a1
 
-    from .xlsx import load_workbook  # openpyxl's
+    from openpyxl import load_workbook  # openpyxl's
 
     imported = time.perf_counter() - t
     t = time.perf_counter()
@@ -353,18 +355,18 @@ def _child_pandas(params: dict) -> dict:
 
 def _child_prefect(params: dict) -> dict:
     """The flow on the temporary local Prefect server: imports, server start-up, a run, a run with nothing new."""
-    from .settings import configure_prefect
+    from nianbao.flows.settings import configure_prefect
 
     settings = _settings_of(params["root"])
     os.environ["PREFECT_HOME"] = params["prefect_home"]
     configure_prefect(settings)
     out: dict = {}
     t = time.perf_counter()
-    from .pipeline import flow_parameters, nianbao_run
+    from nianbao.flows.pipeline import flow_parameters, nianbao_run
 
     out["import_s"] = time.perf_counter() - t  # prefect, pandas, pandera and the flows
     t = time.perf_counter()
-    from . import gx_reports
+    from nianbao.flows.outputs import validation as gx_reports
 
     with gx_reports._quiet():
         import great_expectations  # noqa: F401
@@ -405,7 +407,7 @@ def measure(kind: str, params: dict, *, stderr=None) -> dict:
         out_path = fh.name
     try:
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "flows.bench", "--child", kind, json.dumps(params), out_path,
+        proc = subprocess.run([sys.executable, "-m", "nianbao.flows.bench", "--child", kind, json.dumps(params), out_path,
                                repr(time.time())],
                               stdout=subprocess.DEVNULL, stderr=stderr, env=_child_env())
         wall = time.perf_counter() - t
@@ -591,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--child"]:
         _child_main(*argv[1:5])
         return 0
-    p = argparse.ArgumentParser(prog="python -m flows.bench")
+    p = argparse.ArgumentParser(prog="python -m nianbao.flows.bench")
     p.add_argument("--n", nargs="+", default=[str(n) for n in DEFAULT_NS])
     p.add_argument("--workdir", default=DEFAULT_WORKDIR)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from nianbao.flows.errors import UserError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -99,10 +99,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_template(args) -> int:
-    from schemas.checks import FIRST_YEAR
-    from schemas.uscc import problem
+    from nianbao.schemas.checks import FIRST_YEAR
+    from nianbao.schemas.uscc import problem
 
-    from .xlsx import write_template
+    from nianbao.flows.excel.template import write_template
 
     out = Path(args.output)
     if out.suffix.lower() != ".xlsx":
@@ -120,7 +120,7 @@ def cmd_template(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .checking import check_files, expand_paths
+    from nianbao.flows.steps.checking import check_files, expand_paths
 
     paths = expand_paths(args.files)
     if not paths:
@@ -154,7 +154,7 @@ def render_text(results) -> str:
 
 
 def _settings(args):
-    from .settings import load
+    from nianbao.flows.settings import load
 
     return load().with_overrides(
         inbound=getattr(args, "inbound", None), outbound=getattr(args, "outbound", None),
@@ -163,7 +163,7 @@ def _settings(args):
 
 
 def _check_roster(settings) -> None:
-    from .roster import load_roster
+    from nianbao.flows.store.roster import load_roster
 
     roster = load_roster(settings.roster)  # a RosterError is a UserError: its message is shown
     if not roster.entries:
@@ -171,11 +171,11 @@ def _check_roster(settings) -> None:
 
 
 def _run_pipeline(settings, *, year=None, settle=None) -> dict:
-    from .settings import configure_prefect
+    from nianbao.flows.settings import configure_prefect
 
     configure_prefect(settings)
     print("正在启动本地 Prefect 并处理收件夹……", file=sys.stderr, flush=True)
-    from .pipeline import flow_parameters, nianbao_run
+    from nianbao.flows.pipeline import flow_parameters, nianbao_run
 
     extra = {"year": year}
     if settle is not None:
@@ -215,7 +215,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .serve import serve
+    from nianbao.flows.serve import serve
 
     settings = _settings(args)
     _check_roster(settings)
@@ -225,14 +225,14 @@ def cmd_serve(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .recovery import status_text
+    from nianbao.flows.steps.recovery import status_text
 
     print(status_text(_settings(args), args.year))
     return EXIT_OK
 
 
 def cmd_reprocess(args) -> int:
-    from .recovery import reprocess
+    from nianbao.flows.steps.recovery import reprocess
 
     settings = _settings(args)
     _check_roster(settings)
@@ -241,10 +241,10 @@ def cmd_reprocess(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from schemas.checks import FIRST_YEAR
-    from schemas.uscc import problem
+    from nianbao.schemas.checks import FIRST_YEAR
+    from nianbao.schemas.uscc import problem
 
-    from .importer import default_output, import_report
+    from nianbao.flows.steps.importing import default_output, import_report
 
     agency = args.agency.strip()
     if not agency:
@@ -273,13 +273,13 @@ def cmd_import(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from .publish import latest_year, publish_report
+    from nianbao.flows.outputs.annual_report import latest_year, write_annual_report
 
     settings = _settings(args)
     year = args.year or latest_year(settings.outbound)
     if year is None:
         raise UsageError(f"{settings.outbound} 下没有任何年度的汇总表，请先运行 nianbao run，或用 --year 指定年度")
-    result = publish_report(settings, year)
+    result = write_annual_report(settings, year)
     print(f"已生成 {year} 年度政府信息公开工作年度报告：")
     print(f"  网页：{result.html}")
     print(f"  Word：{result.docx}")
@@ -290,7 +290,7 @@ def cmd_publish(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import RESULTS_FILE, render, run
+    from nianbao.flows.bench import RESULTS_FILE, render, run
 
     if any(n < 1 for n in args.n):
         raise UsageError("--n 的份数须为正整数")
@@ -302,7 +302,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import prepare_demo
+    from nianbao.flows.steps.demo import prepare_demo
 
     settings = _settings(args)
     print(prepare_demo(settings, args.year))

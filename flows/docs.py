@@ -1,6 +1,6 @@
 """Generated parts of the README: the form's codes and the rule catalogue.
 
-``python -m flows.docs`` rewrites the marked sections of README.md; a test
+``python -m nianbao.flows.docs`` rewrites the marked sections of README.md; a test
 fails when they are stale, so the docs always say what the code does.
 """
 
@@ -10,9 +10,9 @@ import re
 import sys
 from pathlib import Path
 
-from schemas.catalogue import CATALOGUE, SEVERITY_LABELS
-from schemas.form import FORM, TEMPLATE_VERSION
-from schemas.layout import LAYOUT
+from nianbao.schemas.catalogue import CATALOGUE, SEVERITY_LABELS
+from nianbao.schemas.form import FORM, TEMPLATE_VERSION
+from nianbao.schemas.layout import LAYOUT
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from .intake import intake
-from .ledger import Ledger
-from .locking import run_lock
-from .progress import Progress
-from .rollup import publish_year
-from .roster import load_roster
-from .settings import Settings
+from nianbao.flows.steps.intake import intake
+from nianbao.flows.store.ledger import Ledger
+from nianbao.flows.store.locking import run_lock
+from nianbao.flows.progress import Progress
+from nianbao.flows.steps.year import write_year_outputs
+from nianbao.flows.store.roster import load_roster
+from nianbao.flows.settings import Settings
 
 FLOW_NAME = "nianbao-run"
 DEPLOYMENT_NAME = "inbound-poll"
@@ -87,7 +87,7 @@ def publish_task(settings: Settings, year: int, with_reports: bool, progress: bo
     bar = Progress(f"{year} 年度反馈表") if progress else None
     try:
         with run_lock(settings.state):
-            return _summarise_year(publish_year(settings, year, load_roster(settings.roster), with_reports=with_reports,
+            return _summarise_year(write_year_outputs(settings, year, load_roster(settings.roster), with_reports=with_reports,
                                                 progress=bar))
     finally:
         if bar:

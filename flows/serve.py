@@ -15,8 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .errors import UserError
-from .settings import Settings, configure_prefect
+from nianbao.flows.errors import UserError
+from nianbao.flows.settings import Settings, configure_prefect
 
 STARTUP_SECONDS = 120
 
@@ -71,7 +71,7 @@ def serve(settings: Settings, *, interval: int, port: int) -> int:
         server = start_server(settings, port)
         os.environ["PREFECT_API_URL"] = api = f"http://127.0.0.1:{port}/api"
         print(f"Prefect 界面：http://127.0.0.1:{port}", flush=True)
-    from .pipeline import DEPLOYMENT_NAME, flow_parameters, nianbao_run
+    from nianbao.flows.pipeline import DEPLOYMENT_NAME, flow_parameters, nianbao_run
 
     print(f"每 {interval} 秒检查一次收件夹 {settings.inbound.resolve()}；按 Ctrl+C 停止。", flush=True)
     try:

@@ -16,8 +16,8 @@ os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
 os.environ.pop("PREFECT_API_URL", None)
 
-from schemas.form import FORM
-from schemas.uscc import complete
+from nianbao.schemas.form import FORM
+from nianbao.schemas.uscc import complete
 
 SEED_AGENCY = "巫山工业园区管委会"
 SEED_YEAR = 2024
@@ -42,7 +42,7 @@ def build(tmp_path):
     ``overrides`` maps codes to values; ``None`` leaves a cell empty.  Keyword
     ``skip_totals=True`` leaves the template's total formulas in place.
     """
-    from flows.xlsx import write_template
+    from nianbao.flows.excel.template import write_template
 
     def _build(name: str = "report.xlsx", values: dict | None = None, *, skip_totals: bool = False,
                agency: str = SEED_AGENCY, year: int | None = SEED_YEAR, uscc: str = SEED_USCC, **fields):
@@ -73,7 +73,7 @@ def prefect_harness():
 @pytest.fixture
 def settings(tmp_path):
     """A county's folders under tmp_path, with an empty inbound folder."""
-    from flows.settings import Settings
+    from nianbao.flows.settings import Settings
 
     s = Settings(inbound=tmp_path / "inbound", outbound=tmp_path / "outbound", state=tmp_path / "var",
                  roster=tmp_path / "roster.csv")

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from flows import bench
-from flows.cli import main
-from flows.progress import Progress, duration_text, progress_text
+from nianbao.flows import bench
+from nianbao.flows.cli import main
+from nianbao.flows.progress import Progress, duration_text, progress_text
 
 N = 12
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from flows.cli import main
+from nianbao.flows.cli import main
 
 
 def run(capsys, *argv):
@@ -100,5 +100,5 @@ def test_template_command(capsys, tmp_path):
 def test_console_script_runs_without_traceback(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_text("不是表格", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "flows.cli", "check", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "nianbao", "check", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr

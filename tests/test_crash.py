@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-import flows.intake
-import flows.ledger
-import flows.locking
-from flows.intake import intake
-from flows.ledger import Ledger
-from flows.sample import valid_values
-from flows.settings import Settings
-from flows.xlsx import write_template
+import nianbao.flows.steps.intake
+import nianbao.flows.store.ledger
+import nianbao.flows.store.locking
+from nianbao.flows.steps.intake import intake
+from nianbao.flows.store.ledger import Ledger
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.settings import Settings
+from nianbao.flows.excel.template import write_template
 
-TRACED = {flows.intake.__file__, flows.ledger.__file__, flows.locking.__file__}
+TRACED = {nianbao.flows.steps.intake.__file__, nianbao.flows.store.ledger.__file__, nianbao.flows.store.locking.__file__}
 
 
 def report(agency: str, seed: int, **overrides) -> bytes:

@@ -6,13 +6,13 @@ import itertools
 
 import pytest
 
-from flows.history import previous_reports
-from flows.ledger import Ledger, Submission
-from flows.roster import Entry, Roster, load_roster, parse_rows, write_roster_csv
-from schemas.crossyear import cross_year_findings
-from schemas.form import FORM
-from schemas.report import Report
-from schemas.uscc import complete
+from nianbao.flows.steps.history import previous_reports
+from nianbao.flows.store.ledger import Ledger, Submission
+from nianbao.flows.store.roster import Entry, Roster, load_roster, parse_rows, write_roster_csv
+from nianbao.schemas.crossyear import cross_year_findings
+from nianbao.schemas.form import FORM
+from nianbao.schemas.report import Report
+from nianbao.schemas.uscc import complete
 
 USCC_A = complete("11500237MB0000101")
 USCC_B = complete("11500237MB0000102")

@@ -3,15 +3,15 @@
 import re
 from pathlib import Path
 
-from flows import docs
-from flows.cli import COMMANDS
+from nianbao.flows import docs
+from nianbao.flows.cli import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_generated_sections_are_current():
-    assert docs.render(README) == README, "README is stale: run `python -m flows.docs`"
+    assert docs.render(README) == README, "README is stale: run `python -m nianbao.flows.docs`"
 
 
 def test_every_command_is_documented():
@@ -28,7 +28,7 @@ def test_the_two_setup_commands_exist():
 
 
 def test_settings_are_documented():
-    from flows import settings
+    from nianbao.flows import settings
 
     for var in re.findall(r"NIANBAO_[A-Z_]+", Path(settings.__file__).read_text(encoding="utf-8")):
         assert f"`{var}`" in README, var

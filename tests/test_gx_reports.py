@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flows.gx_reports import SUITE_AGENCIES, SUITE_ROLLUP, publish_reports
-from flows.sample import apply_fault, roster, valid_values
-from schemas.form import FORM
+from nianbao.flows.outputs.validation import SUITE_AGENCIES, SUITE_ROLLUP, write_validation_reports
+from nianbao.flows.steps.sample import apply_fault, roster, valid_values
+from nianbao.schemas.form import FORM
 
 YEAR = 2024
 CODES = list(FORM.numeric_codes)
@@ -52,7 +52,7 @@ def county():
 def published(county, tmp_path_factory):
     out = tmp_path_factory.mktemp("gx_docs")
     level = logging.getLogger("great_expectations").level
-    result = publish_reports(
+    result = write_validation_reports(
         year=YEAR, agencies=county["agencies"], rollup=county["rollup"], roster=county["roster"], out_dir=out
     )
     assert logging.getLogger("great_expectations").level == level  # quieted only for the run
@@ -107,7 +107,7 @@ def test_an_empty_table_reports_every_agency_missing(tmp_path):
     empty = frame([])
     rollup = {c: 0.0 for c in CODES}
     for _ in range(2):  # a second run replaces the first one's pages
-        result = publish_reports(year=YEAR, agencies=empty, rollup=rollup, roster=["甲单位", "乙单位"], out_dir=tmp_path)
+        result = write_validation_reports(year=YEAR, agencies=empty, rollup=rollup, roster=["甲单位", "乙单位"], out_dir=tmp_path)
     agencies, total = result.reports
     assert agencies.evaluated == AGENCY_EXPECTATIONS and agencies.failed == 2
     assert agencies.failures[1] == "未计入汇总（未报送或报告未通过）：乙单位、甲单位"

@@ -16,12 +16,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from flows.files import csv_bytes
-from flows.intake import intake
-from flows.ledger import Ledger
-from flows.sample import valid_values
-from flows.xlsx import write_template
-from schemas.uscc import complete
+from nianbao.flows.store.files import csv_bytes
+from nianbao.flows.steps.intake import intake
+from nianbao.flows.store.ledger import Ledger
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.excel.template import write_template
+from nianbao.schemas.uscc import complete
 
 AGENCY, USCC = "巫山县教育委员会", complete("11500237MB0000001")
 

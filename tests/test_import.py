@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.checking import check_files
-from flows.cli import main
-from flows.importer import ImportFailed, decode, default_output, import_report
-from flows.reader import read_report
-from schemas.form import FORM, SECTIONS
-from schemas.published import Line, classify, html_lines, match_heading, parse_published
+from nianbao.flows.steps.checking import check_files
+from nianbao.flows.cli import main
+from nianbao.flows.documents.published import ImportFailed, decode
+from nianbao.flows.steps.importing import default_output, import_report
+from nianbao.flows.excel.reader import read_report
+from nianbao.schemas.form import FORM, SECTIONS
+from nianbao.schemas.published import Line, classify, html_lines, match_heading, parse_published
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "data" / "seed-000_fe04592393095997.txt"  # a copy of ../shared/reference/000_fe04592393095997.txt

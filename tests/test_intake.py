@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.intake import intake, pending_files, safe_name
-from flows.ledger import Ledger
-from flows.rollup import publish_year, sum_reports
-from flows.roster import Entry, load_roster, write_roster_csv
-from flows.sample import valid_values
-from flows.xlsx import write_template
-from schemas.uscc import complete
+from nianbao.flows.steps.intake import intake, pending_files, safe_name
+from nianbao.flows.store.ledger import Ledger
+from nianbao.flows.outputs.rollup import sum_reports
+from nianbao.flows.steps.year import write_year_outputs
+from nianbao.flows.store.roster import Entry, load_roster, write_roster_csv
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.excel.template import write_template
+from nianbao.schemas.uscc import complete
 
 A = Entry("巫山县教育委员会", complete("11500237MB0000001"))
 B = Entry("巫山县公安局", complete("11500237MB0000002"))
@@ -92,7 +93,7 @@ def test_rollup_sums_latest_accepted_and_lists_missing(settings):
     drop(settings, "b-bad.xlsx", B, seed=4, **{"appeals.review.total": 99})  # later, but rejected
     drop(settings, "stranger.xlsx", Entry("某某公司", ""), seed=5)
     intake(settings, settle_seconds=0)
-    year = publish_year(settings, 2024, load_roster(settings.roster), with_reports=False)
+    year = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
     status = {s.agency: (s.status, s.current.file_name if s.current else None, s.on_roster) for s in year.statuses}
     assert status == {
         A.name: ("accepted", "a2.xlsx", True),
@@ -112,11 +113,11 @@ def test_rollup_sums_latest_accepted_and_lists_missing(settings):
 def test_second_run_with_nothing_new_changes_nothing(settings):
     drop(settings, "a.xlsx", A)
     intake(settings, settle_seconds=0)
-    first = publish_year(settings, 2024, load_roster(settings.roster), with_reports=False)
+    first = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
     stamp = {p: p.stat().st_mtime_ns for p in first.outdir.rglob("*") if p.is_file()}
     assert first.rebuilt
     assert intake(settings, settle_seconds=0).outcomes == []
-    second = publish_year(settings, 2024, load_roster(settings.roster), with_reports=False)
+    second = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
     assert not second.rebuilt
     assert {p: p.stat().st_mtime_ns for p in first.outdir.rglob("*") if p.is_file()} == stamp
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.checking import check_files
-from flows.sample import sample_reports
-from schemas.checks import FIRST_YEAR, check_report
-from schemas.form import FORM
-from schemas.narrative import FIRST_YEAR as NARRATIVE_FIRST_YEAR
-from schemas.narrative import chinese_number, narrative_findings
-from schemas.published import parse_published
-from schemas.report import Report
+from nianbao.flows.steps.checking import check_files
+from nianbao.flows.steps.sample import sample_reports
+from nianbao.schemas.checks import FIRST_YEAR, check_report
+from nianbao.schemas.form import FORM
+from nianbao.schemas.narrative import FIRST_YEAR as NARRATIVE_FIRST_YEAR
+from nianbao.schemas.narrative import chinese_number, narrative_findings
+from nianbao.schemas.published import parse_published
+from nianbao.schemas.report import Report
 
 SEED = Path(__file__).resolve().parent / "data" / "seed-000_fe04592393095997.txt"  # a copy of the shared reference
 

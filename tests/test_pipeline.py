@@ -13,12 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from flows.cli import main
-from flows.roster import Entry, write_roster_csv
-from flows.sample import valid_values
-from flows.settings import Settings
-from flows.xlsx import write_template
-from schemas.uscc import complete
+from nianbao.flows.cli import main
+from nianbao.flows.store.roster import Entry, write_roster_csv
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.settings import Settings
+from nianbao.flows.excel.template import write_template
+from nianbao.schemas.uscc import complete
 
 AGENCIES = [Entry(name, complete(f"11500237MB{i:07d}")) for i, name in enumerate(
     ["巫山县教育委员会", "巫山县公安局", "巫山县民政局", "巫山县财政局", "巫山县审计局", "巫山工业园区管委会"], 1)]
@@ -49,7 +49,7 @@ def county(settings, tmp_path):
 
 
 def run_flow(settings: Settings) -> dict:
-    from flows.pipeline import flow_parameters, nianbao_run
+    from nianbao.flows.pipeline import flow_parameters, nianbao_run
 
     return nianbao_run(**flow_parameters(settings, settle_seconds=0))
 

@@ -15,20 +15,20 @@ from docx.oxml.ns import qn
 from docx.table import Table as WordTable
 from docx.text.paragraph import Paragraph as WordParagraph
 
-from flows.cli import main
-from flows.ledger import Ledger, Submission
-from flows.publish import PublishError, draft_report, drafted_overview_text, publish_report
-from flows.rollup import publish_year
-from flows.roster import Entry, Roster
-from flows.sample import valid_values
-from flows.settings import Settings
-from flows.xlsx import write_rollup
-from schemas.form import FORM, REQUEST_COLUMNS, RESULT_ROWS, SECTIONS
-from schemas.layout import LAYOUT
-from schemas.narrative import narrative_findings
-from schemas.published import parse_published
-from schemas.report import Report
-from schemas.values import format_number
+from nianbao.flows.cli import main
+from nianbao.flows.store.ledger import Ledger, Submission
+from nianbao.flows.outputs.annual_report import PublishError, draft_report, drafted_overview_text, write_annual_report
+from nianbao.flows.steps.year import write_year_outputs
+from nianbao.flows.store.roster import Entry, Roster
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.settings import Settings
+from nianbao.flows.excel.tables import write_rollup
+from nianbao.schemas.form import FORM, REQUEST_COLUMNS, RESULT_ROWS, SECTIONS
+from nianbao.schemas.layout import LAYOUT
+from nianbao.schemas.narrative import narrative_findings
+from nianbao.schemas.published import parse_published
+from nianbao.schemas.report import Report
+from nianbao.schemas.values import format_number
 
 YEAR = 2024
 PARTS = [c.code for c in REQUEST_COLUMNS[:-1]]
@@ -84,7 +84,7 @@ def settings(tmp_path) -> Settings:
 def published(settings):
     values = distinct_values()
     make_rollup(settings, values)
-    return publish_report(settings, YEAR), values
+    return write_annual_report(settings, YEAR), values
 
 
 # --------------------------------------------------------------------------
@@ -280,9 +280,9 @@ def test_publish_after_publish_year(settings):
                 id=0, sha256=f"{i:064x}", file_name=f"{entry.name}.xlsx", received_at=f"2025-01-0{i + 1}T09:00:00",
                 archived_path="", agency=entry.name, uscc="", year=YEAR, outcome="accepted", errors=0, warnings=0,
                 findings=[], numbers=numbers, fields={"meta.agency": entry.name, "meta.year": YEAR}))
-    year = publish_year(settings, YEAR, roster, with_reports=False)
+    year = write_year_outputs(settings, YEAR, roster, with_reports=False)
     assert year.rollup_findings == []
-    result = publish_report(settings, YEAR)
+    result = write_annual_report(settings, YEAR)
     cells = html_cells(result.html).by_code
     for code in FORM.numeric_codes:
         assert cells[code] == format_number(year.totals[code]), code
@@ -305,7 +305,7 @@ def test_a_rollup_that_fails_its_rules_is_not_published(settings):
     values["requests.carried_out.natural"] += 1  # breaks R3.1
     make_rollup(settings, values)
     with pytest.raises(PublishError, match="R3.1"):
-        publish_report(settings, YEAR)
+        write_annual_report(settings, YEAR)
     assert not (settings.outbound / "2024" / "年度报告.html").exists()
 
 

@@ -11,11 +11,11 @@ import zipfile
 import openpyxl
 import pytest
 
-from flows.checking import check_files
-from flows.reader import read_report
-from flows.xlsx import fill_workbook
-from schemas.form import FORM
-from schemas.layout import LAYOUT
+from nianbao.flows.steps.checking import check_files
+from nianbao.flows.excel.reader import read_report
+from nianbao.flows.excel.fill import fill_workbook
+from nianbao.schemas.form import FORM
+from nianbao.schemas.layout import LAYOUT
 
 
 def only_finding(path):

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
-from flows.intake import intake
-from flows.ledger import Ledger
-from flows.recovery import reprocess, status_text
-from flows.roster import Entry, write_roster_csv
-from flows.sample import valid_values
-from flows.xlsx import write_template
-from schemas.uscc import complete
+from nianbao.flows.cli import main
+from nianbao.flows.steps.intake import intake
+from nianbao.flows.store.ledger import Ledger
+from nianbao.flows.steps.recovery import reprocess, status_text
+from nianbao.flows.store.roster import Entry, write_roster_csv
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.excel.template import write_template
+from nianbao.schemas.uscc import complete
 
 EDU = Entry("巫山县教育委员会", complete("11500237MB0000001"))
 POLICE = Entry("巫山县公安局", complete("11500237MB0000002"))
@@ -79,7 +79,7 @@ def test_cli_status(settings, monkeypatch, capsys):
 BOMB_CHILD = r"""
 import resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB of address space at most
-from flows.reader import read_report
+from nianbao.flows.excel.reader import read_report
 start = time.perf_counter()
 report = read_report(sys.argv[1])
 print(report.findings[0].rule, round(time.perf_counter() - start, 3))

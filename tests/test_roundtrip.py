@@ -7,10 +7,10 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.reader import read_report
-from flows.xlsx import write_template
-from schemas.checks import check_report
-from schemas.form import FORM, REQUEST_COLUMNS, RESULT_ROWS
+from nianbao.flows.excel.reader import read_report
+from nianbao.flows.excel.template import write_template
+from nianbao.schemas.checks import check_report
+from nianbao.schemas.form import FORM, REQUEST_COLUMNS, RESULT_ROWS
 
 PARTS = [c.code for c in REQUEST_COLUMNS[:-1]]
 counts = st.integers(min_value=0, max_value=500)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.checking import check_files
-from schemas.form import FORM
+from nianbao.flows.steps.checking import check_files
+from nianbao.schemas.form import FORM
 
 
 def check(path):

@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from flows.roster import Entry, write_roster_csv
-from flows.sample import valid_values
-from flows.xlsx import write_template
-from schemas.uscc import complete
+from nianbao.flows.store.roster import Entry, write_roster_csv
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.excel.template import write_template
+from nianbao.schemas.uscc import complete
 
 AGENCY = Entry("巫山县教育委员会", complete("11500237MB0000001"))
 

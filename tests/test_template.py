@@ -10,16 +10,17 @@ import openpyxl
 import pytest
 from openpyxl.utils.cell import range_boundaries
 
-from flows.xlsx import fill_workbook, template_bytes, write_template
-from schemas.catalogue import CATALOGUE
-from schemas.form import (
+from nianbao.flows.excel.fill import fill_workbook
+from nianbao.flows.excel.template import template_bytes, write_template
+from nianbao.schemas.catalogue import CATALOGUE
+from nianbao.schemas.form import (
     COVER_SHEET,
     FORM,
     FORMAT_TITLE,
     INSTRUCTIONS_SHEET,
     TEMPLATE_VERSION,
 )
-from schemas.layout import LAYOUT, a1, parse_a1
+from nianbao.schemas.layout import LAYOUT, a1, parse_a1
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.roster import Entry, write_roster_csv
-from flows.sample import valid_values
-from flows.settings import Settings
-from flows.xlsx import write_template
-from schemas.uscc import complete
+from nianbao.flows.store.roster import Entry, write_roster_csv
+from nianbao.flows.steps.sample import valid_values
+from nianbao.flows.settings import Settings
+from nianbao.flows.excel.template import write_template
+from nianbao.schemas.uscc import complete
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENCIES = [Entry(f"巫山县单位{i}", complete(f"11500237MB{i:07d}")) for i in range(1, 5)]
@@ -87,8 +87,8 @@ def test_a_process_worker_runs_the_deployed_flow(server, tmp_path):
     prefect(server, "work-pool", "create", "nianbao", "--type", "process")
     deploy = f"""
 from pathlib import Path
-from flows.pipeline import flow_parameters, nianbao_run
-from flows.settings import Settings
+from nianbao.flows.pipeline import flow_parameters, nianbao_run
+from nianbao.flows.settings import Settings
 county = Settings(**{{k: Path(v) for k, v in {dict(inbound=str(county.inbound), outbound=str(county.outbound),
                                                      state=str(county.state), roster=str(county.roster))!r}.items()}})
 nianbao_run.from_source(source={str(ROOT)!r}, entrypoint="flows/pipeline.py:nianbao_run").deploy(

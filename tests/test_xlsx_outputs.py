@@ -14,11 +14,14 @@ import openpyxl
 import pytest
 from openpyxl.comments import Comment
 
-from flows.checking import check_files
-from flows.xlsx import fill_workbook, template_bytes, write_feedback, write_rollup
-from schemas.findings import Finding, count
-from schemas.form import FORM
-from schemas.layout import LAYOUT
+from nianbao.flows.steps.checking import check_files
+from nianbao.flows.excel.fill import fill_workbook
+from nianbao.flows.excel.template import template_bytes
+from nianbao.flows.excel.feedback import write_feedback
+from nianbao.flows.excel.tables import write_rollup
+from nianbao.schemas.findings import Finding, count
+from nianbao.schemas.form import FORM
+from nianbao.schemas.layout import LAYOUT
 
 from conftest import SEED_TEXT, SEED_USCC, zeros
 

@@ -10,8 +10,8 @@ import os
 from html import escape
 from pathlib import Path
 
-from .rollup import ACCEPTED, MISSING, REJECTED, STATUS_LABELS, YearResult
-from .settings import Settings
+from nianbao.flows.outputs.rollup import ACCEPTED, MISSING, REJECTED, STATUS_LABELS, YearResult
+from nianbao.flows.settings import Settings
 
 STYLE = """
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em;color:#222}

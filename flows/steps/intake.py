@@ -26,19 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.checks import check_reports
-from schemas.crossyear import cross_year_findings
-from schemas.findings import count, has_errors, make
-from schemas.report import Report
-from schemas.values import coerce_text, coerce_year
+from nianbao.schemas.checks import check_reports
+from nianbao.schemas.crossyear import cross_year_findings
+from nianbao.schemas.findings import count, has_errors, make
+from nianbao.schemas.report import Report
+from nianbao.schemas.values import coerce_text, coerce_year
 
-from .history import History
-from .ledger import Ledger, Submission
-from .locking import run_lock
-from .parallel import Ahead, WorkerLost, processes
-from .reader import Limits, read_report
-from .roster import load_roster
-from .settings import Settings
+from nianbao.flows.steps.history import History
+from nianbao.flows.store.ledger import Ledger, Submission
+from nianbao.flows.store.locking import run_lock
+from nianbao.flows.steps.parallel import Ahead, WorkerLost, processes
+from nianbao.flows.excel.reader import Limits, read_report
+from nianbao.flows.store.roster import load_roster
+from nianbao.flows.settings import Settings
 
 CANDIDATE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv")
 """What agencies drop: workbooks, and the formats a wrong "save as" produces (rejected with a reason)."""

@@ -6,19 +6,20 @@ import io
 import re
 from pathlib import Path
 
-from schemas.checks import check_reports
-from schemas.crossyear import cross_year_findings
-from schemas.findings import has_errors
+from nianbao.schemas.checks import check_reports
+from nianbao.schemas.crossyear import cross_year_findings
+from nianbao.schemas.findings import has_errors
 
-from .errors import UserError
-from .history import History
-from .intake import guess_year, submission_from
-from .ledger import Ledger, Submission
-from .locking import run_lock
-from .reader import Limits, read_report
-from .rollup import STATUS_LABELS, agency_statuses, publish_year
-from .roster import load_roster
-from .settings import Settings
+from nianbao.flows.errors import UserError
+from nianbao.flows.steps.history import History
+from nianbao.flows.steps.intake import guess_year, submission_from
+from nianbao.flows.store.ledger import Ledger, Submission
+from nianbao.flows.store.locking import run_lock
+from nianbao.flows.excel.reader import Limits, read_report
+from nianbao.flows.outputs.rollup import STATUS_LABELS, agency_statuses
+from nianbao.flows.steps.year import write_year_outputs
+from nianbao.flows.store.roster import load_roster
+from nianbao.flows.settings import Settings
 
 RECENT = 10
 
@@ -100,7 +101,7 @@ def reprocess(settings: Settings, target: str) -> str:
                                    new.fields, new.agency, new.uscc, new.year)
         years = sorted({y for y in (old.year, new.year) if y})
         for y in years:
-            publish_year(settings, y, roster)
+            write_year_outputs(settings, y, roster)
     verdict = "通过" if not has_errors(findings) and report.readable else "未通过"
     before = "通过" if old.accepted else "未通过"
     return (f"已重新校验 {old.file_name}（sha256:{old.sha256[:12]}）：原结论 {before}，现结论 {verdict}"

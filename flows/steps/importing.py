@@ -19,19 +19,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.findings import Finding
-from schemas.published import Imported, looks_like_html, parse_published
+from nianbao.schemas.findings import Finding
+from nianbao.schemas.published import Imported, parse_published
 
-from .checking import FileResult, check_files
-from .errors import UserError
-from .files import atomic_path
-
-MAX_SOURCE_BYTES = 10 * 1024 * 1024  # a published report is a few hundred KB at most
-ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 covers GBK/GB2312, what older sites serve
-
-
-class ImportFailed(UserError):
-    """The source cannot be imported at all (unreadable, wrong kind of file, target exists)."""
+from nianbao.flows.documents.published import ImportFailed, read_source
+from nianbao.flows.steps.checking import FileResult, check_files
+from nianbao.flows.store.files import atomic_path
 
 
 @dataclass
@@ -53,26 +46,6 @@ class ImportResult:
         return self.written and self.check is not None and not self.check.rejected
 
 
-def decode(data: bytes, name: str = "") -> str:
-    """The text of a published report, or :class:`ImportFailed` saying what the file is instead."""
-    head = data[:8]
-    if head.startswith(b"%PDF"):
-        raise ImportFailed(f"{name} 是 PDF 文件，无法直接导入。请复制网页或文档中的文字另存为 .txt 或 .html 后再导入。")
-    if head.startswith(b"PK"):
-        raise ImportFailed(f"{name} 是 Word/Excel 等压缩格式文件。Excel 年报模板请用 nianbao check 校验；"
-                           "Word 文档请另存为“网页（.htm）”或“纯文本（.txt）”后再导入。")
-    if head.startswith(bytes.fromhex("d0cf11e0")):
-        raise ImportFailed(f"{name} 是旧版 Office 文件（.doc/.xls），请另存为网页或纯文本后再导入。")
-    # UTF-8 first whatever a page declares: GBK text is almost never valid UTF-8, while UTF-8 text
-    # often decodes as (wrong) GB18030 without an error
-    for encoding in ENCODINGS:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFailed(f"{name} 的文字编码无法识别，请另存为 UTF-8 编码的文本或网页后再导入。")
-
-
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 
 
@@ -80,20 +53,6 @@ def default_output(agency: str, year: int, folder: Path | None = None) -> Path:
     """``<agency>-<year>年报.xlsx`` in ``folder`` (the current folder by default)."""
     stem = _UNSAFE.sub("_", agency).strip("_.") or "年报"
     return (folder or Path.cwd()) / f"{stem}-{year}年报.xlsx"
-
-
-def read_source(path: Path) -> tuple[str, str]:
-    """(text, kind) of the file at ``path``."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ImportFailed(f"文件不存在：{path}") from None
-    if path.is_dir():
-        raise ImportFailed(f"这是一个文件夹，不是文件：{path}")
-    if size > MAX_SOURCE_BYTES:
-        raise ImportFailed(f"{path.name} 有 {size // 1024 // 1024} MB，超过已发布年报的合理大小，不予导入。")
-    text = decode(path.read_bytes(), path.name)
-    return text, "HTML" if looks_like_html(text) else "文本"
 
 
 def import_report(
@@ -107,7 +66,7 @@ def import_report(
     last_year: int | None = None,
 ) -> ImportResult:
     """Import ``source``; write the template when the mapping is unambiguous, then check it."""
-    from .xlsx import write_template
+    from nianbao.flows.excel.template import write_template
 
     source = Path(source)
     output = Path(output) if output is not None else default_output(agency, year)

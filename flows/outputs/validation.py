@@ -1,6 +1,6 @@
 """Great Expectations reports of a year's accepted reports, published as Data Docs.
 
-:func:`publish_reports` validates two things and writes a static HTML site
+:func:`write_validation_reports` validates two things and writes a static HTML site
 (GX *Data Docs*) that reviewers open in a browser:
 
 * **各单位数据** — the per-agency table: one row per agency on the roster,
@@ -35,7 +35,7 @@ one per frame and each run by its own checkpoint: ``各单位数据·表格``,
 sums up the parts of one logical suite.  The site in ``out_dir`` shows the
 latest run only (GX's own entries there are replaced).
 
-``great_expectations`` is imported inside :func:`publish_reports` only: the
+``great_expectations`` is imported inside :func:`write_validation_reports` only: the
 import alone takes several seconds.
 """
 
@@ -55,9 +55,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from schemas.catalogue import CATALOGUE
-from schemas.checks import residuals_frame
-from schemas.form import FORM, Form
+from nianbao.schemas.catalogue import CATALOGUE
+from nianbao.schemas.checks import residuals_frame
+from nianbao.schemas.form import FORM, Form
 
 SUITE_AGENCIES = "各单位数据"
 SUITE_ROLLUP = "全县汇总"
@@ -497,7 +497,7 @@ def _run_part(gx, ctx, datasource, part: _Part, run_id):
         gx.Checkpoint(
             name=part.name,
             validation_definitions=[definition],
-            actions=[],  # the Data Docs are built once, after every part ran (see publish_reports)
+            actions=[],  # the Data Docs are built once, after every part ran (see write_validation_reports)
             result_format=part.result_format,
         )
     )
@@ -548,7 +548,7 @@ def build_parts(
     ]
 
 
-def publish_reports(
+def write_validation_reports(
     *, year: int, agencies: pd.DataFrame, rollup: dict[str, float], roster: list[str], out_dir: Path
 ) -> ValidationReports:
     """Validate the year's per-agency table and county rollup; write Data Docs into ``out_dir``."""

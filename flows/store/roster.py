@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
+from nianbao.flows.errors import UserError
 
-from schemas.values import normalise_text
+from nianbao.schemas.values import normalise_text
 
 NAME_COLUMN = "单位名称"
 USCC_COLUMN = "统一社会信用代码"
@@ -145,7 +145,7 @@ def load_roster(path: Path | None) -> Roster:
         return EMPTY
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from .xlsx import read_rows
+        from nianbao.flows.excel.tables import read_rows
 
         try:
             rows = read_rows(path)

@@ -37,11 +37,11 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.ElementTree import DefusedXMLParser
 from defusedxml.common import DefusedXmlException
 
-from schemas.findings import Finding, make
-from schemas.form import FORM, KNOWN_TEMPLATE_VERSIONS, OLD_2019_MARKERS, Form
-from schemas.layout import LAYOUT, Layout, a1, parse_a1
-from schemas.report import Report
-from schemas.values import CellError, ExternalRef, coerce_text, normalise_text
+from nianbao.schemas.findings import Finding, make
+from nianbao.schemas.form import FORM, KNOWN_TEMPLATE_VERSIONS, OLD_2019_MARKERS, Form
+from nianbao.schemas.layout import LAYOUT, Layout, a1, parse_a1
+from nianbao.schemas.report import Report
+from nianbao.schemas.values import CellError, ExternalRef, coerce_text, normalise_text
 
 MiB = 1024 * 1024
 BROKEN_PART = (DefusedXmlException, SafeET.ParseError, zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError)

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.checks import check_reports
-from schemas.findings import Finding, count, has_errors, make
-from schemas.report import Report
+from nianbao.schemas.checks import check_reports
+from nianbao.schemas.findings import Finding, count, has_errors, make
+from nianbao.schemas.report import Report
 
-from .reader import DEFAULT_LIMITS, Limits, read_report
+from nianbao.flows.excel.reader import DEFAULT_LIMITS, Limits, read_report
 
 WORKBOOK_SUFFIXES = (".xlsx",)
 

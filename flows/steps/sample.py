@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from schemas.form import FORM, REQUEST_COLUMNS, RESULT_ROWS
-from schemas.uscc import complete
+from nianbao.schemas.form import FORM, REQUEST_COLUMNS, RESULT_ROWS
+from nianbao.schemas.uscc import complete
 
 COUNTY = "巫山县"
 COUNTY_CODE = "500237"  # 重庆市巫山县

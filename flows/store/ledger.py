@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.findings import Finding
+from nianbao.schemas.findings import Finding
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (

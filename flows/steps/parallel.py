@@ -1,6 +1,6 @@
 """Independent CPU-bound jobs spread over processes, where that pays.
 
-Workers are fresh interpreters (``python -m flows.parallel``), each given its share of the
+Workers are fresh interpreters (``python -m nianbao.flows.steps.parallel``), each given its share of the
 jobs as one pickle on its standard input: nothing is forked from a process that may run
 threads (Prefect's), and the caller's main module is never imported again (as
 ``multiprocessing``'s spawn would).  A worker costs about half a second to start, so a
@@ -73,7 +73,7 @@ def run_jobs(fn: Callable, jobs: Sequence, *, min_parallel: int = MIN_PARALLEL,
     procs = []
     for i in range(workers):
         err = tempfile.TemporaryFile()
-        proc = subprocess.Popen([sys.executable, "-m", "flows.parallel"], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-m", "nianbao.flows.steps.parallel"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=err, env=env)
         procs.append((proc, err))
         proc.stdin.write(pickle.dumps((_name(fn), list(jobs[i::workers]))))
@@ -134,7 +134,7 @@ class Ahead:
         self.total = len(items)
         self.taken = 0
         self._err = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen([sys.executable, "-m", "flows.parallel", "--ahead"], stdin=subprocess.PIPE,
+        self._proc = subprocess.Popen([sys.executable, "-m", "nianbao.flows.steps.parallel", "--ahead"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._err, env=_worker_env())
         try:  # the worker reads all items before it writes a result: no deadlock on the two pipes
             self._proc.stdin.write(pickle.dumps((_name(fn), list(items))))
@@ -205,8 +205,8 @@ def _worker() -> None:
 def feedback_job(job: tuple[str, str, bool, list, str]) -> None:
     """Write one agency's feedback workbook (see :func:`flows.xlsx.write_feedback`)."""
     target, archived, readable, findings, title = job
-    from .files import atomic_path
-    from .xlsx import write_feedback
+    from nianbao.flows.store.files import atomic_path
+    from nianbao.flows.excel.feedback import write_feedback
 
     try:
         original = Path(archived).read_bytes() if readable else None

@@ -17,21 +17,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.checks import check_report
-from schemas.findings import Finding
-from schemas.form import FORM, TEMPLATE_VERSION
+from nianbao.schemas.findings import Finding
+from nianbao.schemas.form import FORM, TEMPLATE_VERSION
 
-from .files import atomic_path, csv_bytes, csv_cell, write_atomic
-from .intake import safe_name
-from .ledger import Ledger, Submission
-from .parallel import feedback_job, run_jobs
-from .reader import read_report
-from .roster import Roster, name_key
-from .settings import Settings
+from nianbao.flows.store.files import atomic_path, csv_cell
+from nianbao.flows.store.ledger import Submission
+from nianbao.flows.store.roster import Roster, name_key
+from nianbao.flows.settings import Settings
 
 ACCEPTED, REJECTED, MISSING = "accepted", "rejected", "missing"
 STATUS_LABELS = {ACCEPTED: "已通过", REJECTED: "未通过", MISSING: "未报送"}
@@ -122,7 +117,7 @@ def fingerprint(statuses: list[AgencyStatus], roster: Roster, settings: Settings
     return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def _status_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
+def status_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
     rows = []
     for s in statuses:
         if not s.on_roster:
@@ -133,7 +128,7 @@ def _status_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
     return rows
 
 
-def _finding_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
+def finding_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
     rows = []
     for s in statuses:
         if s.current is None:
@@ -143,7 +138,7 @@ def _finding_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
     return rows
 
 
-def _per_agency_sheet(included: list[AgencyStatus], totals: dict[str, float], matrix=None):
+def per_agency_sheet(included: list[AgencyStatus], totals: dict[str, float], matrix=None):
     """The 各单位数据 sheet: code, table, label, county total, then one column per agency.
 
     Above :data:`PER_AGENCY_SHEET_MAX` agencies the agencies' columns are left out (a sheet
@@ -187,7 +182,7 @@ def write_agencies_csv(path: Path, included: list[AgencyStatus], matrix) -> None
                             + [int(v) if whole and v.is_integer() else v for v, whole in zip(values.tolist(), integer)])
 
 
-def _status_sheet(statuses: list[AgencyStatus]):
+def status_sheet(statuses: list[AgencyStatus]):
     header = ["单位名称", "统一社会信用代码", "状态", "是否计入汇总", "文件", "收到时间", "错误数", "警告数"]
     rows = []
     for s in statuses:
@@ -198,28 +193,7 @@ def _status_sheet(statuses: list[AgencyStatus]):
     return ("报送情况", header, rows)
 
 
-def feedback_name(status: AgencyStatus) -> str:
-    return f"{safe_name(status.agency, 40)}-{status.current.sha256[:8]}.xlsx"
-
-
-def _write_feedback(outdir: Path, statuses: list[AgencyStatus], progress=None) -> dict[str, Path]:
-    """Each agency's feedback workbook (kept when it exists: its name carries the file's hash); many in parallel."""
-    written, jobs = {}, []
-    for s in statuses:
-        c = s.current
-        if c is None or (c.accepted and not c.findings):
-            continue
-        target = outdir / "feedback" / feedback_name(s)
-        written[s.agency] = target
-        if target.exists():
-            continue
-        title = f"{c.file_name} 校验结果：{c.errors} 个错误，{c.warnings} 个警告"
-        jobs.append((str(target), c.archived_path, c.numbers is not None, list(c.findings), title))
-    run_jobs(feedback_job, jobs, progress=progress)
-    return written
-
-
-def _agencies_frame(included: list[AgencyStatus], matrix=None):
+def agencies_frame(included: list[AgencyStatus], matrix=None):
     """One row per agency in the rollup: 单位名称, 统一社会信用代码 and the 200 numbers."""
     import pandas as pd
 
@@ -231,7 +205,7 @@ def _agencies_frame(included: list[AgencyStatus], matrix=None):
     return frame
 
 
-def _saved_totals(outdir: Path, stamp: str) -> dict[str, float] | None:
+def saved_totals(outdir: Path, stamp: str) -> dict[str, float] | None:
     try:
         saved = json.loads((outdir / TOTALS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -239,74 +213,3 @@ def _saved_totals(outdir: Path, stamp: str) -> dict[str, float] | None:
     if not isinstance(saved, dict) or saved.get("fingerprint") != stamp or not isinstance(saved.get("totals"), dict):
         return None
     return {code: float(v) for code, v in saved["totals"].items()}
-
-
-def publish_year(
-    settings: Settings,
-    year: int,
-    roster: Roster,
-    *,
-    force: bool = False,
-    with_reports: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-) -> YearResult:
-    """Build every output of ``year``; a no-op when nothing it depends on changed.
-
-    ``progress(done, total)`` is told how many feedback workbooks are written (the long part of a big year).
-    """
-    from .xlsx import write_rollup
-
-    codes = [cell.code for cell in FORM.cells]
-    outdir = settings.outbound / str(year)
-    with Ledger(settings.ledger) as ledger:
-        submissions = ledger.submissions(year, numbers=False)  # numbers are read below, and only if needed
-        statuses = agency_statuses(submissions, roster)
-        included = [s for s in statuses if s.in_rollup]
-        stamp = fingerprint(statuses, roster, settings, year)
-        stamp_file = outdir / FINGERPRINT_FILE
-        unchanged = not force and stamp_file.exists() and stamp_file.read_text() == stamp
-        totals = _saved_totals(outdir, stamp) if unchanged else None
-        matrix = None
-        if totals is None:
-            matrix = ledger.numbers_matrix([s.current.id for s in included], codes)
-            totals = sum_matrix(matrix)
-    result = YearResult(year, statuses, totals, [], outdir, rebuilt=False)
-    if unchanged:
-        return result
-
-    fields = {
-        "meta.agency": settings.county,
-        "meta.uscc": settings.county_uscc,
-        "meta.year": year,
-        "text.overview": f"{settings.county}{year}年度政府信息公开工作年度报告汇总数据。汇总范围：{len(included)}个单位"
-                         f"（名单共{sum(1 for s in statuses if s.on_roster)}个单位，详见“报送情况”工作表）。",
-        "text.problems": "（由县政府办公室根据各单位报告填写）",
-    }
-    rollup_path = outdir / "rollup.xlsx"
-    with atomic_path(rollup_path) as tmp:
-        write_rollup(tmp, values={**totals, **fields},
-                     extra_sheets=[_per_agency_sheet(included, totals, matrix), _status_sheet(statuses)])
-        # the rollup must pass the very rules its parts passed; a failure here is a bug
-        # (errors only: a county's sums may well trip a warning meant for one agency, e.g. fee.unit)
-        result.rollup_findings = [f for f in check_report(read_report(tmp, name="rollup.xlsx"),
-                                                          last_year=max(year, 2021)) if f.is_error]
-    write_agencies_csv(outdir / AGENCIES_CSV, included, matrix)
-    write_atomic(outdir / "status.csv", csv_bytes(STATUS_COLUMNS, _status_rows(statuses)))
-    write_atomic(outdir / "findings.csv", csv_bytes(FINDING_COLUMNS, _finding_rows(statuses)))
-    feedback = _write_feedback(outdir, statuses, progress)
-    if with_reports:
-        from .gx_reports import publish_reports
-
-        reports = publish_reports(year=year, agencies=_agencies_frame(included, matrix), rollup=totals,
-                                  roster=[s.agency for s in statuses if s.on_roster], out_dir=outdir / "reports")
-        result.reports_index = reports.index_html
-        result.expectation_failures = [f"{r.suite}：{x}" for r in reports.reports for x in r.failures]
-        result.report_pages = reports.pages
-    from .pages import index_html
-
-    write_atomic(outdir / "index.html", index_html(result, settings, feedback).encode("utf-8"))
-    write_atomic(outdir / TOTALS_FILE, json.dumps({"fingerprint": stamp, "totals": totals}).encode())
-    write_atomic(stamp_file, stamp.encode())
-    result.rebuilt = True
-    return result
-

@@ -27,16 +27,16 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from schemas.checks import check_report
-from schemas.findings import Finding, has_errors
-from schemas.form import FORM, FORMAT_SOURCE, REQUESTS, SECTIONS, TEXT_FIELDS, Table
-from schemas.layout import LAYOUT, SheetLayout
-from schemas.report import Report
-from schemas.values import coerce_text, format_number
+from nianbao.schemas.checks import check_report
+from nianbao.schemas.findings import Finding, has_errors
+from nianbao.schemas.form import FORM, FORMAT_SOURCE, REQUESTS, SECTIONS, TEXT_FIELDS, Table
+from nianbao.schemas.layout import LAYOUT, SheetLayout
+from nianbao.schemas.report import Report
+from nianbao.schemas.values import coerce_text, format_number
 
-from .errors import UserError
-from .files import atomic_path
-from .settings import Settings
+from nianbao.flows.errors import UserError
+from nianbao.flows.store.files import atomic_path
+from nianbao.flows.settings import Settings
 
 HTML_NAME = "年度报告.html"
 DOCX_NAME = "年度报告.docx"
@@ -445,7 +445,7 @@ def latest_year(outbound: Path) -> int | None:
 
 def rollup_scope(rollup: Path) -> str:
     """A sentence on the agencies in the rollup, from its 报送情况 sheet ('' when it cannot be read)."""
-    from .xlsx import read_rows
+    from nianbao.flows.excel.tables import read_rows
 
     try:
         rows = read_rows(rollup, sheet=STATUS_SHEET)
@@ -461,9 +461,9 @@ def rollup_scope(rollup: Path) -> str:
     return f"本报告统计数据为全县{included}个单位政府信息公开工作年度报告的汇总（名单共{listed}个单位）。"
 
 
-def publish_report(settings: Settings, year: int, *, last_year: int | None = None) -> PublishResult:
+def write_annual_report(settings: Settings, year: int, *, last_year: int | None = None) -> PublishResult:
     """Read ``outbound/Y/rollup.xlsx`` and write ``年度报告.html`` and ``年度报告.docx`` beside it."""
-    from .reader import read_report
+    from nianbao.flows.excel.reader import read_report
 
     outdir = settings.outbound / str(year)
     rollup = outdir / ROLLUP_NAME

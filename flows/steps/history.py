@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from schemas.form import FORM
-from schemas.report import Report
-from schemas.values import coerce_text, coerce_year
+from nianbao.schemas.form import FORM
+from nianbao.schemas.report import Report
+from nianbao.schemas.values import coerce_text, coerce_year
 
-from .ledger import Ledger, Submission
-from .roster import EMPTY, Roster, name_key
+from nianbao.flows.store.ledger import Ledger, Submission
+from nianbao.flows.store.roster import EMPTY, Roster, name_key
 
 
 def _identity(agency: str, uscc: str, roster: Roster) -> tuple[str, str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UserError
+from nianbao.flows.errors import UserError
 
-from .files import write_atomic
-from .roster import Entry, write_roster_csv
-from .sample import COUNTY, roster, sample_reports
-from .settings import Settings
-from .xlsx import write_template
+from nianbao.flows.store.files import write_atomic
+from nianbao.flows.store.roster import Entry, write_roster_csv
+from nianbao.flows.steps.sample import COUNTY, roster, sample_reports
+from nianbao.flows.settings import Settings
+from nianbao.flows.excel.template import write_template
 
 
 class DemoError(UserError):
