@@ -1,6 +1,6 @@
 # nianbao: two commands set up a fresh machine.
 #   make demo   create .venv if missing, install, run the main job on a sample county
-#   make test   create .venv if missing, install (and LibreOffice for the re-save test), run the tests
+#   make test   create .venv if missing, install (and LibreOffice, Chromium when missing), run the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -15,14 +15,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $@
 
-# LibreOffice re-saves a filled template in one test (as an agency's office software would).
+# Real parts the tests use, from Debian when missing: LibreOffice (Calc and Writer) re-saves and
+# converts files as agencies' software does; Chromium with Noto CJK renders the pages.
+SYSTEM_PACKAGES := libreoffice-calc libreoffice-writer chromium fonts-noto-cjk poppler-utils
 system-deps:
-	@command -v soffice >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v soffice >/dev/null 2>&1 && test -e /usr/lib/libreoffice/program/swriter || missing="$$missing libreoffice-calc libreoffice-writer"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing LibreOffice Calc (Debian package libreoffice-calc) ..."; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc >/dev/null) \
-	      || echo "LibreOffice could not be installed: its test will be skipped"; \
-	  else echo "soffice not found and not root: the LibreOffice test will be skipped"; fi; }
+	    echo "installing from Debian:$$missing ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	      || { echo "could not install:$$missing"; exit 1; }; \
+	  else echo "missing:$$missing (install them as root; under CI=true their tests fail)"; fi; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/nianbao demo

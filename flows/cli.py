@@ -22,7 +22,7 @@ class UsageError(Exception):
     """Wrong arguments, said in Chinese; exit status 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="nianbao",
         description="政府信息公开工作年度报告（2021 年格式）：生成模板、校验报表。",
@@ -326,7 +326,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,18 @@ SEED_TEXT = {
     "text.problems": "政务新媒体的运营和管理水平有待提高。",
     "text.other": "无。",
 }
+
+
+def require_tool(*names: str, package: str) -> str:
+    """The path of the first of ``names`` on PATH.  Missing: a skip on a developer's machine,
+    a failure under CI=true (``make test`` installs ``package``; a skip there would hide it)."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.environ.get("CI"):
+        pytest.fail(f"{names[0]} is required in CI: make test installs the Debian package {package}")
+    pytest.skip(f"{names[0]} is not installed (apt-get install {package})")
 
 
 def zeros() -> dict[str, float]:

@@ -8,13 +8,14 @@ import io
 import os
 import random
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+
+from conftest import require_tool
 
 from nianbao.flows.store.files import csv_bytes
 from nianbao.flows.steps.intake import intake
@@ -232,11 +233,7 @@ def test_bad_input_is_rejected_with_a_clear_message(settings, name):
 
 @pytest.mark.parametrize("soffice_format,rule", [("xls", "file.old_excel"), ("ods", "file.unreadable")])
 def test_real_legacy_and_opendocument_files(settings, tmp_path, soffice_format, rule):
-    exe = shutil.which("soffice")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice is required in CI")
-        pytest.skip("LibreOffice not installed")
+    exe = require_tool("soffice", package="libreoffice-calc")
     src = tmp_path / "src.xlsx"
     src.write_bytes(report_bytes())
     subprocess.run([exe, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", soffice_format,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
+from conftest import require_tool
 from docx import Document
 from docx.oxml.ns import qn
 from docx.table import Table as WordTable
@@ -310,11 +311,8 @@ def test_a_rollup_that_fails_its_rules_is_not_published(settings):
 
 
 # --------------------------------------------------------------------------
-# the page in a real browser (Debian's chromium, when installed; CI has none)
+# the page in a real browser (Debian's chromium, installed by make test)
 # --------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-
 
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
@@ -322,14 +320,14 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_screenshot_in_headless_chromium(published, tmp_path):
     result, _ = published
+    chromium = require_tool("chromium", package="chromium")
     shot = tmp_path / "年度报告.png"
     profile = tmp_path / "chromium-profile"
     profile.mkdir()
     proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1100,4200",
          f"--screenshot={shot}", result.html.resolve().as_uri()],

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
 import zipfile
 
 import openpyxl
 import pytest
+
+from conftest import require_tool
 
 from nianbao.flows.steps.checking import check_files
 from nianbao.flows.excel.reader import read_report
@@ -198,12 +198,7 @@ def test_fill_by_name_round_trip(build, tmp_path):
 
 @pytest.fixture
 def soffice():
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is required in CI: .ci/run installs libreoffice-calc")
-        pytest.skip("LibreOffice not installed (apt-get install libreoffice-calc)")
-    return exe
+    return require_tool("soffice", "libreoffice", package="libreoffice-calc")
 
 
 @pytest.mark.libreoffice

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from nianbao.flows.outputs import rollup
+from nianbao.flows.steps.year import write_year_outputs
 from nianbao.flows.steps.intake import intake
 from nianbao.flows.store.ledger import Ledger
 from nianbao.flows.steps.parallel import feedback_job, run_jobs
@@ -56,7 +57,7 @@ def test_light_submissions_and_the_numbers_matrix(county):
 
 
 def test_totals_and_the_per_agency_csv(county):
-    year = rollup.write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
+    year = write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
     with Ledger(county.ledger) as ledger:
         accepted = [s for s in ledger.submissions(2024) if s.accepted]
     assert year.totals == pytest.approx(rollup.sum_reports([s.numbers for s in accepted]))
@@ -72,20 +73,20 @@ def test_totals_and_the_per_agency_csv(county):
 
 
 def test_a_run_with_nothing_new_reads_the_saved_totals(county, monkeypatch):
-    first = rollup.write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
+    first = write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
     assert first.rebuilt and (first.outdir / rollup.TOTALS_FILE).exists()
 
     def no_numbers(*_a, **_k):
         raise AssertionError("a run with nothing new decoded the numbers")
 
     monkeypatch.setattr(Ledger, "numbers_matrix", no_numbers)
-    again = rollup.write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
+    again = write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
     assert not again.rebuilt and again.totals == first.totals
 
 
 def test_many_agencies_go_to_the_csv_only(county, monkeypatch):
     monkeypatch.setattr(rollup, "PER_AGENCY_SHEET_MAX", 2)
-    year = rollup.write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
+    year = write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
     wb = openpyxl.load_workbook(year.outdir / "rollup.xlsx", read_only=True)
     header = next(wb["各单位数据"].iter_rows(max_row=1, values_only=True))
     assert list(header[:4]) == ["代码", "表", "栏目", "全县合计"] and len(header) == 5
