@@ -13,13 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from nianbao.flows.errors import UserError
+from nianbao.flows.errors import CommandLineError, InputError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Wrong arguments, said in Chinese; exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,20 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_template(args) -> int:
-    from nianbao.schemas.checks import FIRST_YEAR
+    from nianbao.schemas.form import FIRST_YEAR, LAST_YEAR
     from nianbao.schemas.uscc import problem
 
     from nianbao.flows.excel.template import write_template
 
     out = Path(args.output)
     if out.suffix.lower() != ".xlsx":
-        raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
+        raise CommandLineError(f"输出文件须以 .xlsx 结尾：{out}")
     if out.exists() and not args.force:
-        raise UsageError(f"文件已存在：{out}（如需覆盖请加 --force）")
+        raise CommandLineError(f"文件已存在：{out}（如需覆盖请加 --force）")
     if args.uscc and (why := problem(args.uscc)):
-        raise UsageError(f"统一社会信用代码“{args.uscc}”有误：{why}")
-    if args.year is not None and not FIRST_YEAR <= args.year <= 2100:
-        raise UsageError(f"报告年度应为 {FIRST_YEAR} 年以后的四位年份：{args.year}")
+        raise CommandLineError(f"统一社会信用代码“{args.uscc}”有误：{why}")
+    if args.year is not None and not FIRST_YEAR <= args.year <= LAST_YEAR:
+        raise CommandLineError(f"报告年度应为 {FIRST_YEAR} 年以后的四位年份：{args.year}")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_template(out, year=args.year, agency=args.agency, uscc=args.uscc.upper())
     print(f"已生成年报模板：{out}")
@@ -124,10 +120,11 @@ def cmd_check(args) -> int:
 
     paths = expand_paths(args.files)
     if not paths:
-        raise UsageError("没有找到要校验的 .xlsx 文件：" + "、".join(args.files))
+        raise CommandLineError("没有找到要校验的 .xlsx 文件：" + "、".join(args.files))
     results = check_files(paths)
     if args.json:
-        rows = [f.as_dict() for result in results for f in result.findings]
+        rows = [{**f.as_dict(), "agency": result.agency, "title": f.title, "params": dict(f.params)}
+                for result in results for f in result.findings]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         print(render_text(results))
@@ -165,7 +162,7 @@ def _settings(args):
 def _check_roster(settings) -> None:
     from nianbao.flows.store.roster import load_roster
 
-    roster = load_roster(settings.roster)  # a RosterError is a UserError: its message is shown
+    roster = load_roster(settings.roster)  # a RosterError is a InputError: its message is shown
     if not roster.entries:
         print(f"提示：没有找到单位名单 {settings.roster}，将按实际报送的单位汇总，无法列出未报送单位。", file=sys.stderr)
 
@@ -208,7 +205,7 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     _check_roster(settings)
     if args.settle is not None and args.settle < 0:
-        raise UsageError("--settle 不能为负数")
+        raise CommandLineError("--settle 不能为负数")
     summary = _run_pipeline(settings, year=args.year, settle=args.settle)
     print(render_summary(summary, settings))
     return EXIT_OK
@@ -220,7 +217,7 @@ def cmd_serve(args) -> int:
     settings = _settings(args)
     _check_roster(settings)
     if args.interval < 10:
-        raise UsageError("--interval 至少 10 秒")
+        raise CommandLineError("--interval 至少 10 秒")
     return serve(settings, interval=args.interval, port=args.port)
 
 
@@ -241,23 +238,23 @@ def cmd_reprocess(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from nianbao.schemas.checks import FIRST_YEAR
+    from nianbao.schemas.form import FIRST_YEAR, LAST_YEAR
     from nianbao.schemas.uscc import problem
 
     from nianbao.flows.steps.importing import default_output, import_report
 
     agency = args.agency.strip()
     if not agency:
-        raise UsageError("--agency 单位名称不能为空")
-    if not FIRST_YEAR <= args.year <= 2100:
-        raise UsageError(f"报告年度应为 {FIRST_YEAR} 年以后的四位年份：{args.year}")
+        raise CommandLineError("--agency 单位名称不能为空")
+    if not FIRST_YEAR <= args.year <= LAST_YEAR:
+        raise CommandLineError(f"报告年度应为 {FIRST_YEAR} 年以后的四位年份：{args.year}")
     if args.uscc and (why := problem(args.uscc)):
-        raise UsageError(f"统一社会信用代码“{args.uscc}”有误：{why}")
+        raise CommandLineError(f"统一社会信用代码“{args.uscc}”有误：{why}")
     out = Path(args.output) if args.output else default_output(agency, args.year)
     if out.suffix.lower() != ".xlsx":
-        raise UsageError(f"输出文件须以 .xlsx 结尾：{out}")
+        raise CommandLineError(f"输出文件须以 .xlsx 结尾：{out}")
     if out.exists() and not args.force:
-        raise UsageError(f"文件已存在：{out}（如需覆盖请加 --force）")
+        raise CommandLineError(f"文件已存在：{out}（如需覆盖请加 --force）")
     result = import_report(Path(args.file), agency=agency, year=args.year, uscc=args.uscc.upper(), output=out,
                            force=args.force)
     print(f"读取：{result.source}（{result.kind}）")
@@ -278,7 +275,7 @@ def cmd_publish(args) -> int:
     settings = _settings(args)
     year = args.year or latest_year(settings.outbound)
     if year is None:
-        raise UsageError(f"{settings.outbound} 下没有任何年度的汇总表，请先运行 nianbao run，或用 --year 指定年度")
+        raise CommandLineError(f"{settings.outbound} 下没有任何年度的汇总表，请先运行 nianbao run，或用 --year 指定年度")
     result = write_annual_report(settings, year)
     print(f"已生成 {year} 年度政府信息公开工作年度报告：")
     print(f"  网页：{result.html}")
@@ -293,7 +290,7 @@ def cmd_bench(args) -> int:
     from nianbao.flows.bench import RESULTS_FILE, render, run
 
     if any(n < 1 for n in args.n):
-        raise UsageError("--n 的份数须为正整数")
+        raise CommandLineError("--n 的份数须为正整数")
     results = run(args.n, Path(args.workdir), seed=args.seed, baselines=not args.skip_baselines,
                   with_prefect=not args.skip_prefect, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(render(results))
@@ -333,10 +330,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
+    except CommandLineError as exc:
         print(f"nianbao {args.command}：{exc}", file=sys.stderr)
         return EXIT_USAGE
-    except UserError as exc:
+    except InputError as exc:
         print(f"nianbao {args.command}：{exc}", file=sys.stderr)
         return EXIT_FINDINGS
     except KeyboardInterrupt:

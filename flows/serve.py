@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from nianbao.flows.errors import UserError
+from nianbao.flows.errors import InputError
 from nianbao.flows.settings import Settings, configure_prefect
 
 STARTUP_SECONDS = 120
@@ -45,12 +45,12 @@ def start_server(settings: Settings, port: int) -> subprocess.Popen:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise UserError(f"Prefect 服务启动失败（端口 {port} 可能被占用），详见 {log_path}")
+            raise InputError(f"Prefect 服务启动失败（端口 {port} 可能被占用），详见 {log_path}")
         if _healthy(api):
             return proc
         time.sleep(0.5)
     proc.terminate()
-    raise UserError(f"Prefect 服务在 {STARTUP_SECONDS} 秒内没有启动，详见 {log_path}")
+    raise InputError(f"Prefect 服务在 {STARTUP_SECONDS} 秒内没有启动，详见 {log_path}")
 
 
 def _stop_on_sigterm(signum, frame):  # a service manager's stop is a Ctrl+C
@@ -64,7 +64,7 @@ def serve(settings: Settings, *, interval: int, port: int) -> int:
     api = os.environ.get("PREFECT_API_URL")
     if api:
         if not _healthy(api):
-            raise UserError(f"无法连接 Prefect 服务 {api}（环境变量 PREFECT_API_URL）")
+            raise InputError(f"无法连接 Prefect 服务 {api}（环境变量 PREFECT_API_URL）")
         print(f"已连接 Prefect 服务：{api}", flush=True)
     else:
         print(f"正在启动 Prefect 服务（端口 {port}）……", flush=True)

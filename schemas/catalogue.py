@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .form import JUMP_FLOOR, JUMP_RATIO, MAX_AMOUNT_WAN, MAX_COUNT
+
 ERROR = "error"
 WARNING = "warning"
 
-MAX_COUNT = 10_000_000  # no agency, nor a province's rollup, counts more of anything
-MAX_AMOUNT_WAN = 100_000_000  # 行政事业性收费, in 万元
-JUMP_RATIO = 10  # RX.2: a cell that grows or shrinks this many times against last year
-JUMP_FLOOR = 5  # … when both years' values are at least this (so 0 → 3 is no jump)
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "警告"}
 
 

@@ -19,18 +19,16 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from .catalogue import CATALOGUE, MAX_AMOUNT_WAN, MAX_COUNT
+from .catalogue import CATALOGUE
 from .findings import Finding
-from .form import FORM, Form
+from .form import CELL_RULES, FIRST_YEAR, FORM, MAX_VALUE, TOLERANCE, Form
 from .layout import LAYOUT, parse_a1
 from .narrative import narrative_findings
 from .report import Report
 from .uscc import problem as uscc_problem
 from .values import coerce_text, coerce_year, format_number, is_placeholder, shown
 
-FIRST_YEAR = 2021  # the 2021 format applies to reports from this year on
-FEE_WARNING_WAN = 10_000  # 行政事业性收费 above this many 万元 looks like yuan
-TOLERANCE = 1e-6  # decimals (万元) are summed in floating point
+_OPERATORS = {"==": lambda s, bound: s == bound, "<=": lambda s, bound: s <= bound}
 
 
 def _year_ok(last_year: int):
@@ -55,18 +53,20 @@ def _text_present(value) -> bool:
 def report_schema(last_year: int, form: Form = FORM) -> pa.DataFrameSchema:
     """The schema of a frame of reports (see :func:`report_frame`)."""
     columns: dict[str, pa.Column] = {}
+    cell_rules: dict[str, list] = {}
+    for r in CELL_RULES:
+        for code in r.codes:
+            cell_rules.setdefault(code, []).append(r)
     for cell in form.cells:
-        limit = MAX_COUNT if cell.kind == "integer" else MAX_AMOUNT_WAN
+        limit = MAX_VALUE[cell.kind]
         checks = [
             pa.Check(lambda s: s >= 0, name="cell.negative"),
             pa.Check(lambda s, limit=limit: s <= limit, name="cell.too_large"),
         ]
         if cell.kind == "integer":
             checks.append(pa.Check(lambda s: s % 1 == 0, name="cell.integer"))
-        if cell.table.prefix == "active" and cell.row.code == "rules":
-            checks.append(pa.Check(lambda s: s == 0, name="R2.3"))
-        if cell.code == "active.fees.amount":
-            checks.append(pa.Check(lambda s: s <= FEE_WARNING_WAN, name="fee.unit"))
+        for r in cell_rules.get(cell.code, ()):
+            checks.append(pa.Check(lambda s, op=_OPERATORS[r.op], bound=r.bound: op(s, bound), name=r.rule))
         columns[cell.code] = pa.Column(float, checks=checks, nullable=True)
     for inst in form.rule_instances:
         columns[inst.key] = pa.Column(
@@ -176,8 +176,7 @@ def _finding(report, column, check, value, instances, row, last_year, form) -> F
     if rule_id == "meta.agency":
         return report.finding(rule_id, column)
     if rule_id == "cell.too_large":
-        cell = form.cell_by_code[column]
-        limit = MAX_COUNT if cell.kind == "integer" else MAX_AMOUNT_WAN
+        limit = MAX_VALUE[form.cell_by_code[column].kind]
         return report.finding(rule_id, column, label=label, value=format_number(float(value)), limit=f"{limit:,}")
     return report.finding(rule_id, column, label=label, value=format_number(float(value)))
 

@@ -15,13 +15,11 @@ Pure: no file I/O.
 
 from __future__ import annotations
 
-from .catalogue import JUMP_FLOOR, JUMP_RATIO
 from .findings import Finding
-from .form import FORM, REQUEST_COLUMNS, Form
+from .form import FORM, Form, JUMP_FLOOR, JUMP_RATIO, REQUEST_COLUMNS, TOLERANCE
 from .report import Report
 from .values import coerce_year, format_number
 
-TOLERANCE = 1e-6  # 万元 amounts are compared in floating point
 R22_ROWS = ("rules", "normative")
 
 

@@ -24,6 +24,27 @@ KNOWN_TEMPLATE_VERSIONS = (TEMPLATE_VERSION,)
 FORMAT_TITLE = "政府信息公开工作年度报告"
 FORMAT_SOURCE = "国办公开办函〔2021〕30号"
 
+# -- the form's constants: every module takes them from here -----------------
+
+FIRST_YEAR = 2021
+"""The 2021 format applies to reports from this year on."""
+LAST_YEAR = 2100
+"""The latest report year a template accepts as typed (the checks stop at the current year)."""
+TOLERANCE = 1e-6
+"""Decimals (万元) are summed in floating point: an equation holds within this."""
+MAX_COUNT = 10_000_000
+"""No agency, nor a province's rollup, counts more of anything."""
+MAX_AMOUNT_WAN = 100_000_000
+"""行政事业性收费, in 万元."""
+MAX_VALUE = {"integer": MAX_COUNT, "decimal": MAX_AMOUNT_WAN}
+"""The upper limit of a cell, by its kind."""
+FEE_WARNING_WAN = 10_000
+"""行政事业性收费 above this many 万元 looks like an amount in yuan (rule fee.unit)."""
+JUMP_RATIO = 10
+"""RX.2: a cell that grows or shrinks this many times against last year …"""
+JUMP_FLOOR = 5
+"""… when both years' values are at least this (so 0 → 3 is no jump)."""
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -92,6 +113,16 @@ class Field:
     required: bool = False
     hint: str = ""
     locked: bool = False  # written by the generator, not by the agency
+
+
+@dataclass(frozen=True)
+class CellRule:
+    """A rule on single cells: each of ``codes`` must hold ``op bound`` (``op`` is ``==`` or ``<=``)."""
+
+    rule: str  # catalogue id
+    codes: tuple[str, ...]
+    op: str
+    bound: float
 
 
 @dataclass(frozen=True)
@@ -419,3 +450,11 @@ class Form:
 
 
 FORM = Form()
+
+
+CELL_RULES = (
+    # 表二 第二十条第（五）项 规章: a county's agencies have no power to make rules (规章)
+    CellRule("R2.3", tuple(c.code for c in FORM.cells if c.table is ACTIVE and c.row.code == "rules"), "==", 0),
+    CellRule("fee.unit", ("active.fees.amount",), "<=", FEE_WARNING_WAN),
+)
+"""The rules on single cells, beside the ranges every numeric cell has (0 to :data:`MAX_VALUE`)."""

@@ -21,11 +21,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from .findings import Finding
-from .form import TEXT_FIELDS
+from .form import FIRST_YEAR, TEXT_FIELDS
 from .report import Report
 from .values import coerce_text, coerce_year, format_number, is_placeholder
 
-FIRST_YEAR = 2021  # the 2021 format applies from this report year on (as in schemas.checks)
 QUOTE_LIMIT = 60
 
 # --------------------------------------------------------------------------

@@ -14,6 +14,11 @@ import unicodedata
 from dataclasses import dataclass
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters that make spreadsheet software treat typed text as a formula
+(what every writer of a workbook or CSV cell escapes)."""
+
+
 @dataclass(frozen=True)
 class CellError:
     """A spreadsheet error value (``#REF!``, ``#DIV/0!``, ``#VALUE!`` …)."""

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from nianbao.schemas.catalogue import CATALOGUE
+
 from nianbao.flows.cli import main
 
 
@@ -45,12 +47,17 @@ def test_json_output(build, capsys):
     code, out, _ = run(capsys, "check", "--json", str(path))
     assert code == 1
     rows = json.loads(out)
-    assert rows and all(set(r) == {"file", "sheet", "cell", "code", "rule", "severity", "message"} for r in rows)
+    assert rows and all(set(r) == {"file", "sheet", "cell", "code", "rule", "severity", "message",
+                                    "agency", "title", "params"} for r in rows)
     assert rows[0] == {
         "file": str(path), "sheet": "表三", "cell": "D5", "code": "requests.new.natural", "rule": "cell.unit",
-        "severity": "error", "message": rows[0]["message"],
+        "severity": "error", "message": rows[0]["message"], "agency": "巫山工业园区管委会",
+        "title": CATALOGUE["cell.unit"].title, "params": rows[0]["params"],
     }
-    assert "3件" in rows[0]["message"]
+    assert "3件" in rows[0]["message"] and "3件" in rows[0]["params"].values()
+    # the message is the catalogue's template filled with the parameters, nothing else
+    assert rows[0]["message"] == CATALOGUE["cell.unit"].render(sheet="表三", cell="D5", code="requests.new.natural",
+                                                               **rows[0]["params"])
 
 
 def test_folder_argument(build, capsys):

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from nianbao.flows.steps.history import previous_reports
+from nianbao.flows.steps.history import History
 from nianbao.flows.store.ledger import Ledger, Submission
 from nianbao.flows.store.roster import Entry, Roster, load_roster, parse_rows, write_roster_csv
 from nianbao.schemas.crossyear import cross_year_findings
@@ -17,6 +17,12 @@ from nianbao.schemas.uscc import complete
 USCC_A = complete("11500237MB0000101")
 USCC_B = complete("11500237MB0000102")
 USCC_C = complete("11500237MB0000103")
+
+
+def previous_reports(ledger, reports, roster=None):
+    """For each report, last year's current accepted report of the same agency (or None)."""
+    history = History(ledger, roster)
+    return [history.previous(r) for r in reports]
 
 
 def numbers(**cells) -> dict[str, float]:

@@ -160,12 +160,13 @@ def test_one_comment_per_cell_merges_and_missing_places(build, tmp_path):
     with_note["表三"]["D5"].comment = Comment("已与申请人沟通", "张三")
     with_note.save(path)
     findings = [
-        Finding("cell.empty", "error", "D5 未填写。", "表三", "D5"),
-        Finding("text.empty", "warning", "第一条：请补充。", "文字部分", "C3"),  # inside the merge A3:H3
-        Finding("R9.9", "error", "第二条：请改正。", "文字部分", "A3"),
-        Finding("layout.version", "error", "版本不对。", "封面"),  # a sheet, no cell
-        Finding("layout.sheet", "error", "缺少工作表。", "表五"),  # not in the workbook
-        Finding("file.unreadable", "error", "整个文件。"),  # no place at all
+        # fixed sentences (a finding's ``text``) keep the assertions below readable
+        Finding("cell.empty", "error", "表三", "D5", text="D5 未填写。"),
+        Finding("text.empty", "warning", "文字部分", "C3", text="第一条：请补充。"),  # inside the merge A3:H3
+        Finding("R9.9", "error", "文字部分", "A3", text="第二条：请改正。"),
+        Finding("layout.version", "error", "封面", text="版本不对。"),  # a sheet, no cell
+        Finding("layout.sheet", "error", "表五", text="缺少工作表。"),  # not in the workbook
+        Finding("file.unreadable", "error", text="整个文件。"),  # no place at all
     ]
     out = tmp_path / "fb.xlsx"
     write_feedback(path.read_bytes(), findings, out, title="t")
@@ -214,8 +215,10 @@ def test_feedback_without_findings(build, tmp_path):
 def test_feedback_is_text_never_formulas(build, tmp_path):
     agency = INJECTIONS[0]
     path = build(agency=agency)
-    findings = [Finding("cell.not_number", "error", payload, "表三", "D5") for payload in INJECTIONS[1:]]
-    findings.append(Finding(INJECTIONS[1], "warning", INJECTIONS[0], "表三", "E5"))
+    # payloads arrive as a finding's parameters (what the agency typed, shown back to it)
+    findings = [Finding("cell.not_number", "error", "表三", "D5", params={"label": payload, "shown": payload})
+                for payload in INJECTIONS[1:]]
+    findings.append(Finding(INJECTIONS[1], "warning", "表三", "E5", text=INJECTIONS[0]))
     title = f"{agency}.xlsx 校验结果：4 个错误，1 个警告"
     for original in (path.read_bytes(), None):
         out = tmp_path / "fb.xlsx"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from nianbao.schemas.published import looks_like_html
 
-from nianbao.flows.errors import UserError
+from nianbao.flows.errors import InputError
 
 MAX_SOURCE_BYTES = 10 * 1024 * 1024  # a published report is a few hundred KB at most
 ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 covers GBK/GB2312, what older sites serve
 
 
-class ImportFailed(UserError):
+class ImportFailed(InputError):
     """The source cannot be imported at all (unreadable, wrong kind of file, target exists)."""
 
 

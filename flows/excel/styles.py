@@ -10,6 +10,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from nianbao.schemas.values import FORMULA_PREFIXES
 from nianbao.schemas.layout import LAYOUT, a1, column_letter
 
 
@@ -49,15 +50,12 @@ ROW_PADDING = 6.0
 MIN_TABLE_ROW = 22.0
 CJK_WIDTH = 1.8  # column-width units taken by one full-width character at 11 pt
 
-YEAR_MIN, YEAR_MAX = 2021, 2100
 
 # --------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-"""Leading characters that make spreadsheet software treat typed text as a formula."""
 
 MAX_CELL_TEXT = 32_767  # Excel's limit on the characters of one cell
 

@@ -22,6 +22,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from nianbao.schemas.catalogue import CATALOGUE, SEVERITY_LABELS
 from nianbao.schemas.form import (
+    FIRST_YEAR,
+    LAST_YEAR,
     COVER_SHEET,
     FORM,
     FORMAT_SOURCE,
@@ -33,7 +35,7 @@ from nianbao.schemas.form import (
     Field,
 )
 from nianbao.schemas.layout import LAYOUT, SheetLayout, a1, column_letter
-from .styles import BODY_FONT, CENTRE, GRID, HEADER_FILL, HEADER_FONT, HEADING_FONT, HINT_FONT, INPUT_FILL, LEFT, LEFT_INDENT, LINE_HEIGHT, LOCKED, MIN_TABLE_ROW, NUMBER_FORMATS, ROW_PADDING, SUBTITLE_FONT, TEXT_FORMAT, TITLE_FONT, TOP_LEFT, TOTAL_FILL, UNLOCKED, YEAR_MAX, YEAR_MIN, compact_ranges, line_count, print_setup, protect, absolute_ref, span_width, style_cell, sum_formula
+from .styles import BODY_FONT, CENTRE, GRID, HEADER_FILL, HEADER_FONT, HEADING_FONT, HINT_FONT, INPUT_FILL, LEFT, LEFT_INDENT, LINE_HEIGHT, LOCKED, MIN_TABLE_ROW, NUMBER_FORMATS, ROW_PADDING, SUBTITLE_FONT, TEXT_FORMAT, TITLE_FONT, TOP_LEFT, TOTAL_FILL, UNLOCKED, compact_ranges, line_count, print_setup, protect, absolute_ref, span_width, style_cell, sum_formula
 from .fill import set_value
 
 
@@ -216,10 +218,10 @@ def _numeric_validations(ws: Worksheet, layout: SheetLayout) -> None:
 def _field_validation(ws: Worksheet, field: Field, ref: str) -> None:
     if field.kind == "year":
         dv = DataValidation(
-            type="whole", operator="between", formula1=str(YEAR_MIN), formula2=str(YEAR_MAX),
+            type="whole", operator="between", formula1=str(FIRST_YEAR), formula2=str(LAST_YEAR),
             allow_blank=True, showErrorMessage=True, showInputMessage=True,
-            promptTitle=field.label, prompt=f"请填写四位年份，如 {YEAR_MIN + 3}。",
-            errorTitle="年度有误", error=f"报告年度应为 {YEAR_MIN} 至 {YEAR_MAX} 之间的四位年份。",
+            promptTitle=field.label, prompt=f"请填写四位年份，如 {FIRST_YEAR + 3}。",
+            errorTitle="年度有误", error=f"报告年度应为 {FIRST_YEAR} 至 {LAST_YEAR} 之间的四位年份。",
         )
     elif field.hint and not field.locked:
         dv = DataValidation(

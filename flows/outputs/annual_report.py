@@ -34,7 +34,7 @@ from nianbao.schemas.layout import LAYOUT, SheetLayout
 from nianbao.schemas.report import Report
 from nianbao.schemas.values import coerce_text, format_number
 
-from nianbao.flows.errors import UserError
+from nianbao.flows.errors import InputError
 from nianbao.flows.store.files import atomic_path
 from nianbao.flows.settings import Settings
 
@@ -45,7 +45,7 @@ STATUS_SHEET = "报送情况"
 TODO = "【请填写：{}】"
 
 
-class PublishError(UserError):
+class PublishError(InputError):
     """The year's report cannot be published (no rollup, or a rollup that fails its checks)."""
 
 

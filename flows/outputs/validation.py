@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import shutil
 import warnings
 from collections import Counter
@@ -57,7 +58,7 @@ import pandas as pd
 
 from nianbao.schemas.catalogue import CATALOGUE
 from nianbao.schemas.checks import residuals_frame
-from nianbao.schemas.form import FORM, Form
+from nianbao.schemas.form import FORM, TOLERANCE, Form
 
 SUITE_AGENCIES = "各单位数据"
 SUITE_ROLLUP = "全县汇总"
@@ -79,7 +80,7 @@ ROLLUP_NAME = "全县汇总"
 
 SITE_NAME = "nianbao_reports"
 DATASOURCE = "nianbao"
-DIFF_DECIMALS = 6  # residuals are rounded like schemas.checks.TOLERANCE (1e-6)
+DIFF_DECIMALS = round(-math.log10(TOLERANCE))  # residuals are rounded to the rules' tolerance
 SHOWN = 5  # failures listed by name in a short description; the rest are counted
 
 # GX parts of each logical suite: part name → what it checks

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nianbao.schemas.checks import check_reports
-from nianbao.schemas.findings import Finding, count, has_errors, make
+from nianbao.schemas.findings import Finding, count, is_rejected, make
 from nianbao.schemas.report import Report
 
 from nianbao.flows.excel.reader import DEFAULT_LIMITS, Limits, read_report
@@ -28,7 +28,7 @@ class FileResult:
 
     @property
     def rejected(self) -> bool:
-        return not self.readable or has_errors(self.findings)
+        return is_rejected(self.readable, self.findings)
 
     @property
     def counts(self) -> tuple[int, int]:

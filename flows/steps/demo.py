@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nianbao.flows.errors import UserError
+from nianbao.flows.errors import InputError
 
 from nianbao.flows.store.files import write_atomic
 from nianbao.flows.store.roster import Entry, write_roster_csv
@@ -13,7 +13,7 @@ from nianbao.flows.settings import Settings
 from nianbao.flows.excel.template import write_template
 
 
-class DemoError(UserError):
+class DemoError(InputError):
     """The demo would overwrite the county's own files; the message says so in Chinese."""
 
 

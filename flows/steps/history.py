@@ -21,7 +21,6 @@ An intake keeps one :class:`History` for the whole pass and passes each pair to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 from nianbao.schemas.form import FORM
 from nianbao.schemas.report import Report
@@ -119,11 +118,3 @@ class History:
         if not current or any(c is None for c in current):
             return None
         return _as_report(current, year - 1)
-
-
-def previous_reports(
-    ledger: Ledger, reports: Sequence[Report], roster: Roster | None = None
-) -> list[Report | None]:
-    """For each report, last year's current accepted report of the same agency (or None)."""
-    history = History(ledger, roster)
-    return [history.previous(r) for r in reports]

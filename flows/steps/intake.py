@@ -28,7 +28,7 @@ from pathlib import Path
 
 from nianbao.schemas.checks import check_reports
 from nianbao.schemas.crossyear import cross_year_findings
-from nianbao.schemas.findings import count, has_errors, make
+from nianbao.schemas.findings import count, make, is_rejected
 from nianbao.schemas.report import Report
 from nianbao.schemas.values import coerce_text, coerce_year
 
@@ -177,7 +177,7 @@ def archive_path(settings: Settings, year: int | None, status: str, received_at:
 def submission_from(report: Report, findings, *, sha: str, file_name: str, received_at: str, archived: Path,
                     year: int | None) -> Submission:
     errors, warnings = count(findings)
-    rejected = not report.readable or has_errors(findings)
+    rejected = is_rejected(report.readable, findings)
     return Submission(
         id=0,
         sha256=sha,
@@ -373,7 +373,7 @@ def _intake_batch(ledger, settings, paths, limits, default_year, clock, result, 
     for (path, sha, report), findings in zip(fresh, all_findings):
         received = now_iso(clock)
         year = guess_year(report, path.name, fallback)
-        status = "rejected" if not report.readable or has_errors(findings) else "accepted"
+        status = "rejected" if is_rejected(report.readable, findings) else "accepted"
         target = archive_path(settings, year, status, received, sha, path.name)
         sub = submission_from(report, findings, sha=sha, file_name=path.name, received_at=received,
                               archived=target, year=year)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from nianbao.schemas.checks import check_reports
 from nianbao.schemas.crossyear import cross_year_findings
-from nianbao.schemas.findings import has_errors
+from nianbao.schemas.findings import is_rejected
 
-from nianbao.flows.errors import UserError
+from nianbao.flows.errors import InputError
 from nianbao.flows.steps.history import History
 from nianbao.flows.steps.intake import guess_year, submission_from
 from nianbao.flows.store.ledger import Ledger, Submission
@@ -73,10 +73,10 @@ def find_submission(ledger: Ledger, target: str) -> Submission:
         found = [s for s in subs if path.exists() and Path(s.archived_path).resolve() == path.resolve()]
         found = found or [s for s in subs if target in (s.file_name, Path(s.archived_path).name)]
     if not found:
-        raise UserError(f"台账中没有与“{target}”对应的归档文件（可给出归档文件路径、原文件名或 sha256 前 8 位以上）")
+        raise InputError(f"台账中没有与“{target}”对应的归档文件（可给出归档文件路径、原文件名或 sha256 前 8 位以上）")
     if len(found) > 1:
         listing = "；".join(f"{s.file_name}（sha256:{s.sha256[:12]}，{s.received_at[:19]}）" for s in found[:5])
-        raise UserError(f"“{target}”对应多份归档文件，请改用 sha256 指定：{listing}")
+        raise InputError(f"“{target}”对应多份归档文件，请改用 sha256 指定：{listing}")
     return found[0]
 
 
@@ -88,7 +88,7 @@ def reprocess(settings: Settings, target: str) -> str:
         try:
             data = Path(old.archived_path).read_bytes()
         except OSError as exc:
-            raise UserError(f"归档文件无法读取：{old.archived_path}（{exc.strerror}）") from None
+            raise InputError(f"归档文件无法读取：{old.archived_path}（{exc.strerror}）") from None
         limits = Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024)
         report = read_report(io.BytesIO(data), name=old.file_name, limits=limits)
         (findings,) = check_reports([report])
@@ -102,7 +102,7 @@ def reprocess(settings: Settings, target: str) -> str:
         years = sorted({y for y in (old.year, new.year) if y})
         for y in years:
             write_year_outputs(settings, y, roster)
-    verdict = "通过" if not has_errors(findings) and report.readable else "未通过"
+    verdict = "未通过" if is_rejected(report.readable, findings) else "通过"
     before = "通过" if old.accepted else "未通过"
     return (f"已重新校验 {old.file_name}（sha256:{old.sha256[:12]}）：原结论 {before}，现结论 {verdict}"
             f"（错误 {new.errors}，警告 {new.warnings}）。已更新 {'、'.join(map(str, years))} 年度的汇总。")

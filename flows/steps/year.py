@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nianbao.schemas.checks import check_report
-from nianbao.schemas.form import FORM
+from nianbao.schemas.form import FIRST_YEAR, FORM
 
 from nianbao.flows.excel.reader import read_report
 from nianbao.flows.excel.tables import write_rollup
@@ -97,7 +97,7 @@ def write_year_outputs(
         # the rollup must pass the very rules its parts passed; a failure here is a bug
         # (errors only: a county's sums may well trip a warning meant for one agency, e.g. fee.unit)
         result.rollup_findings = [f for f in check_report(read_report(tmp, name="rollup.xlsx"),
-                                                          last_year=max(year, 2021)) if f.is_error]
+                                                          last_year=max(year, FIRST_YEAR)) if f.is_error]
     write_agencies_csv(outdir / AGENCIES_CSV, included, matrix)
     write_atomic(outdir / "status.csv", csv_bytes(STATUS_COLUMNS, status_rows(statuses)))
     write_atomic(outdir / "findings.csv", csv_bytes(FINDING_COLUMNS, finding_rows(statuses)))

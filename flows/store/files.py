@@ -10,7 +10,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from nianbao.schemas.values import FORMULA_PREFIXES
+
 OUTPUT_MODE = 0o644
 
 
@@ -38,7 +39,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def csv_cell(value: object) -> object:
     """A CSV value that a spreadsheet will show as text, never evaluate."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return "" if value is None else value
 

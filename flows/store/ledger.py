@@ -46,6 +46,24 @@ CREATE TABLE IF NOT EXISTS duplicates (
     state         TEXT NOT NULL DEFAULT 'archived' CHECK (state IN ('moving', 'archived'))
 );
 """
+FINDINGS_AS_DATA = 1
+"""``PRAGMA user_version`` from which findings are stored as data: rule, severity, place and parameters.
+Query them with SQLite's JSON functions, e.g. ``SELECT agency, json_extract(f.value, '$.params')
+FROM submissions, json_each(submissions.findings) AS f WHERE json_extract(f.value, '$.rule') = 'R3.1'``."""
+
+
+def _findings_json(records) -> str:
+    return json.dumps(list(records), ensure_ascii=False)
+
+
+def _legacy_record(old: dict) -> dict:
+    """A finding as stored before :data:`FINDINGS_AS_DATA` (with ``message``) → a record of today."""
+    if "params" in old:
+        return old
+    record = {k: old.get(k, "") for k in ("rule", "severity", "sheet", "cell", "code", "file")}
+    return {**record, "params": {}, "text": old.get("message", "")}
+
+
 # A row is written with state 'moving' before its file leaves the inbound folder and
 # set to 'archived' once the file is in the archive: a run that dies in between is
 # completed by the next one (see flows.intake.finish_moves).
@@ -97,7 +115,7 @@ def _row_to_submission(row: sqlite3.Row, *, light: bool = False) -> Submission:
         outcome=row["outcome"],
         errors=row["errors"],
         warnings=row["warnings"],
-        findings=[Finding(**f) for f in json.loads(row["findings"])] if row["findings"] != "[]" else [],
+        findings=[Finding.from_record(f) for f in json.loads(row["findings"])] if row["findings"] != "[]" else [],
         numbers=numbers,
         fields=fields,
         **extra,
@@ -124,11 +142,28 @@ class Ledger:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Ledgers written before the ``state`` column: every row of theirs was archived."""
+        """Bring a ledger written by an earlier release up to date (in place, once).
+
+        - Before the ``state`` column: every row of theirs was archived.
+        - Before :data:`FINDINGS_AS_DATA` (``PRAGMA user_version`` 0): findings were stored as
+          prose.  Each keeps its rule, severity and place; its recorded sentence becomes the
+          finding's ``text`` (its parameters were never kept).  ``nianbao reprocess`` checks the
+          archived originals again and records their findings with parameters.
+        """
         for table in ("submissions", "duplicates"):
             columns = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
             if "state" not in columns:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN state TEXT NOT NULL DEFAULT 'archived'")
+        if self.db.execute("PRAGMA user_version").fetchone()[0] >= FINDINGS_AS_DATA:
+            return
+        with self.transaction():
+            if self.db.execute("PRAGMA user_version").fetchone()[0] >= FINDINGS_AS_DATA:
+                return  # another process migrated it while this one waited
+            rows = self.db.execute("SELECT id, findings FROM submissions WHERE findings != '[]'").fetchall()
+            for row in rows:
+                records = [_legacy_record(r) for r in json.loads(row["findings"])]
+                self.db.execute("UPDATE submissions SET findings = ? WHERE id = ?", (_findings_json(records), row["id"]))
+            self.db.execute(f"PRAGMA user_version = {FINDINGS_AS_DATA}")
 
     def close(self) -> None:
         self.db.close()
@@ -151,12 +186,8 @@ class Ledger:
 
     # -- reading ------------------------------------------------------------
 
-    def by_sha(self, sha256: str) -> Submission | None:
-        row = self.db.execute("SELECT * FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
-        return _row_to_submission(row) if row else None
-
     def known(self, sha256: str) -> tuple[str, int | None] | None:
-        """(agency, year) of the submission with these bytes, or None: :meth:`by_sha` without decoding it."""
+        """(agency, year) of the submission with these bytes, or None."""
         row = self.db.execute("SELECT agency, year FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
         return (row["agency"], row["year"]) if row else None
 
@@ -208,12 +239,8 @@ class Ledger:
                 f"SELECT id, sha256, file_name, archived_path FROM {table} WHERE state = 'moving' ORDER BY id")]
         return rows
 
-    def mark_archived(self, table: str, row_id: int) -> None:
-        assert table in ("submissions", "duplicates")
-        self.db.execute(f"UPDATE {table} SET state = 'archived' WHERE id = ?", (row_id,))
-
     def mark_archived_many(self, table: str, row_ids: list[int]) -> None:
-        """:meth:`mark_archived` for many rows in one transaction (one commit, one sync to disk)."""
+        """Set rows' state to 'archived', in one transaction (one commit, one sync to disk)."""
         assert table in ("submissions", "duplicates")
         if not row_ids:
             return
@@ -230,7 +257,7 @@ class Ledger:
             (
                 sub.sha256, sub.file_name, sub.received_at, sub.archived_path, sub.agency, sub.uscc, sub.year,
                 sub.outcome, sub.errors, sub.warnings,
-                json.dumps([f.__dict__ for f in sub.findings], ensure_ascii=False),
+                _findings_json(f.as_record() for f in sub.findings),
                 json.dumps(sub.numbers) if sub.numbers is not None else None,
                 json.dumps(sub.fields, ensure_ascii=False, default=str) if sub.fields is not None else None,
             ),
@@ -250,7 +277,7 @@ class Ledger:
         self.db.execute(
             """UPDATE submissions SET outcome = ?, errors = ?, warnings = ?, findings = ?, numbers = ?, fields = ?,
                    agency = ?, uscc = ?, year = ? WHERE id = ?""",
-            (outcome, errors, warnings, json.dumps([f.__dict__ for f in findings], ensure_ascii=False),
+            (outcome, errors, warnings, _findings_json(f.as_record() for f in findings),
              json.dumps(numbers) if numbers is not None else None,
              json.dumps(fields, ensure_ascii=False, default=str) if fields is not None else None,
              agency, uscc, year, sub_id),

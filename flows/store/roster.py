@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nianbao.flows.errors import UserError
+from nianbao.flows.errors import InputError
 
 from nianbao.schemas.values import normalise_text
 
@@ -28,7 +28,7 @@ FORMER_COLUMN = "曾用名"
 FORMER_SEPARATORS = re.compile(r"[、;；,，\n]+")
 
 
-class RosterError(UserError):
+class RosterError(InputError):
     """The roster file cannot be used; the message says why, in Chinese."""
 
 
@@ -95,11 +95,6 @@ class Roster:
         if len(best) > 1 and best[0][0] == best[1][0]:
             return None  # ambiguous
         return best[0][1]
-
-    @property
-    def names(self) -> list[str]:
-        return [e.name for e in self.entries]
-
 
 EMPTY = Roster([])
 
