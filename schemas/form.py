@@ -251,7 +251,20 @@ REQUEST_ROWS = (
     Axis("total", (_RESULTS, "（七）总计")),
     Axis("carried_out", ("四、结转下年度继续办理",)),
 )
-RESULT_ROWS = tuple(a.code for a in REQUEST_ROWS[2:23])  # granted … other_other
+RESULT_ROWS = tuple(a.code for a in REQUEST_ROWS if a.path[0] == _RESULTS and a.code != "total")
+"""The result rows of 表三, （一）予以公开 … （六）其他处理 3.其他: what （七）总计 adds up."""
+
+
+def _result_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    groups: dict[str, list[str]] = {}
+    for a in REQUEST_ROWS:
+        if a.code in RESULT_ROWS:
+            groups.setdefault(a.path[1], []).append(a.code)
+    return tuple((label, tuple(rows)) for label, rows in groups.items())
+
+
+RESULT_GROUPS = _result_groups()
+"""表三's result groups with their rows: (（一）予以公开, (granted,)), … (（六）其他处理, (other_no_correction, …))."""
 
 REQUESTS = Table(
     prefix="requests",

@@ -30,6 +30,7 @@ from nianbao.flows.settings import Settings
 
 ACCEPTED, REJECTED, MISSING = "accepted", "rejected", "missing"
 STATUS_LABELS = {ACCEPTED: "已通过", REJECTED: "未通过", MISSING: "未报送"}
+NOT_LISTED = "（不在名单中）"
 STATUS_COLUMNS = ("agency", "uscc", "status", "file", "sha256", "received_at", "errors", "warnings")
 FINDING_COLUMNS = ("file", "agency", "sheet", "cell", "code", "rule", "severity", "message")
 FINGERPRINT_FILE = ".fingerprint"
@@ -50,6 +51,11 @@ class AgencyStatus:
     @property
     def in_rollup(self) -> bool:
         return self.status == ACCEPTED and self.on_roster
+
+    @property
+    def label(self) -> str:
+        """The status as people read it: 已通过, 未通过 or 未报送, marked when the agency is not on the roster."""
+        return STATUS_LABELS[self.status] + ("" if self.on_roster else NOT_LISTED)
 
 
 @dataclass
@@ -187,9 +193,8 @@ def status_sheet(statuses: list[AgencyStatus]):
     rows = []
     for s in statuses:
         c = s.current
-        label = STATUS_LABELS[s.status] if s.on_roster else STATUS_LABELS[s.status] + "（不在名单中）"
-        rows.append([s.agency, s.uscc, label, "是" if s.in_rollup else "否", c.file_name if c else "",
-                     c.received_at[:19].replace("T", " ") if c else "", c.errors if c else "", c.warnings if c else ""])
+        rows.append([s.agency, s.uscc, s.label, "是" if s.in_rollup else "否", c.file_name if c else "",
+                     c.received_shown if c else "", c.errors if c else "", c.warnings if c else ""])
     return ("报送情况", header, rows)
 
 

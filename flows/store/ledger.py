@@ -93,6 +93,11 @@ class Submission:
     def accepted(self) -> bool:
         return self.outcome == "accepted"
 
+    @property
+    def received_shown(self) -> str:
+        """When it was received, as people read it: ``2024-03-01 10:15:00``."""
+        return self.received_at[:19].replace("T", " ")
+
 
 def _row_to_submission(row: sqlite3.Row, *, light: bool = False) -> Submission:
     """A ledger row; ``light`` leaves the numbers and fields unloaded (see ``Submission.loaded``)."""
