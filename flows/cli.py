@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from nianbao.flows.errors import CommandLineError, InputError
+from nianbao.schemas.form import DEFAULT_LEVEL, LEVELS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="校验填好的年报", description="读取并校验一个或多个年报工作簿（可给文件夹）。")
     c.add_argument("files", nargs="+", metavar="FILE", help="年报文件（.xlsx）或文件夹")
     c.add_argument("--json", action="store_true", help="以 JSON 输出全部问题")
+    c.add_argument("--level", choices=LEVELS, default=DEFAULT_LEVEL,
+                   help=f"填报单位的层级（{'、'.join(LEVELS)}；默认{DEFAULT_LEVEL}），与层级有关的规则据此适用")
 
     def folders(cmd, roster=True):
         cmd.add_argument("--inbound", metavar="DIR", help="收件文件夹（默认 inbound/，或环境变量 NIANBAO_INBOUND）")
@@ -121,7 +124,7 @@ def cmd_check(args) -> int:
     paths = expand_paths(args.files)
     if not paths:
         raise CommandLineError("没有找到要校验的 .xlsx 文件：" + "、".join(args.files))
-    results = check_files(paths)
+    results = check_files(paths, level=args.level)
     if args.json:
         rows = [{**f.as_dict(), "agency": result.agency, "title": f.title, "params": dict(f.params)}
                 for result in results for f in result.findings]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .form import JUMP_FLOOR, JUMP_RATIO, MAX_AMOUNT_WAN, MAX_COUNT
+from .form import EXACT_VALUE, FEE_WARNING_WAN, JUMP_FLOOR, JUMP_RATIO, LARGE_AMOUNT_WAN, LARGE_COUNT
 
 ERROR = "error"
 WARNING = "warning"
@@ -135,9 +135,15 @@ _RULES = (
         "{label}的公式引用了其他工作簿（{formula}）。请改为直接填写数字。",
     ),
     Rule(
-        "cell.too_large", ERROR, "数值过大",
-        f"数字不得超过合理上限（件数 {MAX_COUNT:,}，金额 {MAX_AMOUNT_WAN:,} 万元）。",
-        "{label}填写了 {value}，数值过大（上限 {limit}），请核对。",
+        "cell.too_large", ERROR, "数值超出范围",
+        f"数字超出可以精确计算的范围（件数 {EXACT_VALUE['integer']:,}，金额 {EXACT_VALUE['decimal']:,} 万元），"
+        "不可能是真实的数字。",
+        "{label}填写了 {value}，超出可以精确计算的范围（上限 {limit}），请改正。",
+    ),
+    Rule(
+        "cell.large", WARNING, "数值很大",
+        f"数字很大（件数超过 {LARGE_COUNT:,}，金额超过 {LARGE_AMOUNT_WAN:,} 万元）时请核实；市、省的数字可能确实如此。",
+        "{label}填写了 {value}，超过 {limit}，请核实是否准确。",
     ),
     Rule(
         "cell.fullwidth", WARNING, "全角数字",
@@ -178,12 +184,13 @@ _RULES = (
     ),
     Rule(
         "R2.3", WARNING, "县级单位制发规章",
-        "县级机关无权制定规章，“规章”一行通常应为 0。",
+        "县级、乡级机关无权制定规章，“规章”一行通常应为 0（单位名单“层级”为市、省的单位不做此项校验）。",
         "{label}为 {value}。县级机关无权制定规章，请核实是否应计入“行政规范性文件”。",
     ),
     Rule(
         "fee.unit", WARNING, "收费金额单位",
-        "行政事业性收费的单位是“万元”，金额过大时可能误填为“元”。",
+        "行政事业性收费的单位是“万元”，金额过大时可能误填为“元”（界限按单位层级："
+        + "，".join(f"{level} {bound:,} 万元" for level, bound in FEE_WARNING_WAN.items()) + "）。",
         "{label}为 {value} 万元，金额异常偏大，请核实是否误按“元”填写（单位应为万元）。",
     ),
     # -- metadata ----------------------------------------------------------

@@ -21,7 +21,7 @@ from pandera.errors import SchemaErrors
 
 from .catalogue import CATALOGUE
 from .findings import Finding
-from .form import CELL_RULES, FIRST_YEAR, FORM, MAX_VALUE, TOLERANCE, Form
+from .form import CELL_RULES, DEFAULT_LEVEL, EXACT_VALUE, FIRST_YEAR, FORM, LARGE_VALUE, LEVELS, TOLERANCE, Form
 from .layout import LAYOUT, parse_a1
 from .narrative import narrative_findings
 from .report import Report
@@ -49,19 +49,21 @@ def _text_present(value) -> bool:
     return bool(text) and not is_placeholder(text)
 
 
-@lru_cache(maxsize=8)
-def report_schema(last_year: int, form: Form = FORM) -> pa.DataFrameSchema:
-    """The schema of a frame of reports (see :func:`report_frame`)."""
+@lru_cache(maxsize=16)
+def report_schema(last_year: int, level: str = DEFAULT_LEVEL, form: Form = FORM) -> pa.DataFrameSchema:
+    """The schema of a frame of reports of agencies of one government ``level`` (see :func:`report_frame`)."""
     columns: dict[str, pa.Column] = {}
     cell_rules: dict[str, list] = {}
     for r in CELL_RULES:
-        for code in r.codes:
-            cell_rules.setdefault(code, []).append(r)
+        if level in r.levels:
+            for code in r.codes:
+                cell_rules.setdefault(code, []).append(r)
     for cell in form.cells:
-        limit = MAX_VALUE[cell.kind]
+        exact, large = EXACT_VALUE[cell.kind], LARGE_VALUE[cell.kind]
         checks = [
             pa.Check(lambda s: s >= 0, name="cell.negative"),
-            pa.Check(lambda s, limit=limit: s <= limit, name="cell.too_large"),
+            pa.Check(lambda s, limit=exact: s <= limit, name="cell.too_large"),
+            pa.Check(lambda s, limit=large: (s <= limit) | (s > exact), name="cell.large"),
         ]
         if cell.kind == "integer":
             checks.append(pa.Check(lambda s: s % 1 == 0, name="cell.integer"))
@@ -113,18 +115,36 @@ def report_frame(reports: Sequence[Report], form: Form = FORM) -> pd.DataFrame:
 
 
 def check_reports(
-    reports: Sequence[Report], *, last_year: int | None = None, form: Form = FORM
+    reports: Sequence[Report], *, last_year: int | None = None, levels: Sequence[str] | None = None,
+    form: Form = FORM,
 ) -> list[list[Finding]]:
-    """Check a batch of reports; returns each report's findings (its own plus the rules')."""
+    """Check a batch of reports; returns each report's findings (its own plus the rules').
+
+    ``levels`` gives each report's government level (省/市/县/乡; :data:`DEFAULT_LEVEL` when not given):
+    the rules that depend on level follow it.
+    """
     out = [list(r.findings) for r in reports]
     readable = [i for i, r in enumerate(reports) if r.readable]
     if not readable:
         return out
     last_year = last_year or dt.date.today().year
-    batch = [reports[i] for i in readable]
+    levels = list(levels) if levels is not None else [DEFAULT_LEVEL] * len(reports)
+    unknown = set(levels) - set(LEVELS)
+    if unknown:
+        raise ValueError(f"unknown government level {sorted(unknown)!r}")
+    for level in dict.fromkeys(levels[i] for i in readable):
+        group = [i for i in readable if levels[i] == level]
+        _check_group([reports[i] for i in group], group, out, last_year, level, form)
+    for i in readable:  # the narrative against the tables: warnings every check gets
+        out[i].extend(narrative_findings(reports[i], last_year=last_year))
+    return [sorted(f, key=_order) for f in out]
+
+
+def _check_group(batch, positions, out, last_year: int, level: str, form: Form) -> None:
+    """The schema of ``level`` over ``batch``; each failure becomes a finding of its report at ``positions``."""
     frame = report_frame(batch, form)
     try:
-        report_schema(last_year, form).validate(frame, lazy=True)
+        report_schema(last_year, level, form).validate(frame, lazy=True)
     except SchemaErrors as exc:
         cases = exc.failure_cases
         cases = cases[cases["index"].notna()].drop_duplicates(["column", "check", "index"])
@@ -133,12 +153,9 @@ def check_reports(
             index=False
         ):
             report = batch[int(index)]
-            out[readable[int(index)]].append(
+            out[positions[int(index)]].append(
                 _finding(report, column, check, value, instances, frame.loc[int(index)], last_year, form)
             )
-    for i in readable:  # the narrative against the tables: warnings every check gets
-        out[i].extend(narrative_findings(reports[i], last_year=last_year))
-    return [sorted(f, key=_order) for f in out]
 
 
 def check_report(report: Report, **kw) -> list[Finding]:
@@ -175,8 +192,8 @@ def _finding(report, column, check, value, instances, row, last_year, form) -> F
         return report.finding(rule_id, column, label=form.field_by_code[column].label)
     if rule_id == "meta.agency":
         return report.finding(rule_id, column)
-    if rule_id == "cell.too_large":
-        limit = MAX_VALUE[form.cell_by_code[column].kind]
+    if rule_id in ("cell.too_large", "cell.large"):
+        limit = (EXACT_VALUE if rule_id == "cell.too_large" else LARGE_VALUE)[form.cell_by_code[column].kind]
         return report.finding(rule_id, column, label=label, value=format_number(float(value)), limit=f"{limit:,}")
     return report.finding(rule_id, column, label=label, value=format_number(float(value)))
 

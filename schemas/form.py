@@ -32,14 +32,18 @@ LAST_YEAR = 2100
 """The latest report year a template accepts as typed (the checks stop at the current year)."""
 TOLERANCE = 1e-6
 """Decimals (万元) are summed in floating point: an equation holds within this."""
-MAX_COUNT = 10_000_000
-"""No agency, nor a province's rollup, counts more of anything."""
-MAX_AMOUNT_WAN = 100_000_000
-"""行政事业性收费, in 万元."""
-MAX_VALUE = {"integer": MAX_COUNT, "decimal": MAX_AMOUNT_WAN}
-"""The upper limit of a cell, by its kind."""
-FEE_WARNING_WAN = 10_000
-"""行政事业性收费 above this many 万元 looks like an amount in yuan (rule fee.unit)."""
+LARGE_COUNT = 10_000_000
+"""A count above this is worth confirming (a warning: a city's 行政许可 can exceed it)."""
+LARGE_AMOUNT_WAN = 100_000_000
+"""行政事业性收费 above this many 万元 is worth confirming (a warning)."""
+LARGE_VALUE = {"integer": LARGE_COUNT, "decimal": LARGE_AMOUNT_WAN}
+EXACT_VALUE = {"integer": 10**15, "decimal": 10**9}
+"""Beyond these a number cannot be computed exactly (counts, and 万元 to six decimals, in floating point): an error."""
+LEVELS = ("省", "市", "县", "乡")
+"""Government levels (the roster's column 层级); the rules that depend on level follow it."""
+DEFAULT_LEVEL = "县"
+FEE_WARNING_WAN = {"乡": 10_000, "县": 10_000, "市": 100_000, "省": 1_000_000}
+"""行政事业性收费 above this many 万元, by level, looks like an amount in yuan (rule fee.unit)."""
 JUMP_RATIO = 10
 """RX.2: a cell that grows or shrinks this many times against last year …"""
 JUMP_FLOOR = 5
@@ -123,6 +127,7 @@ class CellRule:
     codes: tuple[str, ...]
     op: str
     bound: float
+    levels: tuple[str, ...] = LEVELS  # the government levels it applies to
 
 
 @dataclass(frozen=True)
@@ -466,8 +471,10 @@ FORM = Form()
 
 
 CELL_RULES = (
-    # 表二 第二十条第（五）项 规章: a county's agencies have no power to make rules (规章)
-    CellRule("R2.3", tuple(c.code for c in FORM.cells if c.table is ACTIVE and c.row.code == "rules"), "==", 0),
-    CellRule("fee.unit", ("active.fees.amount",), "<=", FEE_WARNING_WAN),
+    # 表二 第二十条第（五）项 规章: counties and townships have no power to make rules (规章)
+    CellRule("R2.3", tuple(c.code for c in FORM.cells if c.table is ACTIVE and c.row.code == "rules"), "==", 0,
+             levels=("县", "乡")),
+    *(CellRule("fee.unit", ("active.fees.amount",), "<=", bound, levels=(level,))
+      for level, bound in FEE_WARNING_WAN.items()),
 )
-"""The rules on single cells, beside the ranges every numeric cell has (0 to :data:`MAX_VALUE`)."""
+"""The rules on single cells, beside the ranges every numeric cell has (0 to :data:`LARGE_VALUE`)."""

@@ -104,11 +104,21 @@ def coerce_number(raw: object, unit: str = "件") -> Coerced:
     return Coerced(None, "cell.not_number", {"shown": shown(text)})
 
 
+DECIMALS = 6
+"""万元 amounts keep up to this many decimals, as entered (the form's :data:`~nianbao.schemas.form.TOLERANCE`)."""
+
+
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    """The one way a number is shown: counts as whole numbers, amounts with the decimals entered (up to
+    :data:`DECIMALS`, trailing zeros dropped), never in exponent form: 12345.67, 1234567.89, 11398889."""
+    v = round(float(value), DECIMALS) + 0.0  # + 0.0: no "-0"
+    if v.is_integer():
+        return str(int(v))
+    return f"{v:.{DECIMALS}f}".rstrip("0").rstrip(".")
 
 
 def format_number(value: float | None) -> str:
+    """:func:`_fmt`, and "" for a missing value: used by messages, pages, CSV files and the docx alike."""
     return "" if value is None else _fmt(value)
 
 

@@ -13,7 +13,7 @@ from nianbao.flows.steps.intake import intake, pending_files, safe_name
 from nianbao.flows.store.ledger import Ledger
 from nianbao.flows.outputs.rollup import sum_reports
 from nianbao.flows.steps.year import write_year_outputs
-from nianbao.flows.store.roster import Entry, load_roster, write_roster_csv
+from nianbao.flows.store.roster import Entry, RosterError, load_roster, write_roster_csv
 from nianbao.flows.steps.sample import valid_values
 from nianbao.flows.excel.template import write_template
 from nianbao.schemas.uscc import complete
@@ -151,3 +151,29 @@ def test_intake_compares_with_last_years_accepted_report(settings):
     rx = [(f.rule, f.sheet, f.cell) for f in subs["2024.xlsx"].findings if f.rule.startswith("RX")]
     assert ("RX.1", "表三", "D6") in rx and subs["2024.xlsx"].outcome == "accepted"
     assert not [f for f in subs["other.xlsx"].findings if f.rule.startswith("RX")]
+
+
+def test_the_roster_level_decides_the_level_rules(settings):
+    city = Entry("重庆市万州区人民政府办公室", complete("11500101MB0000004"), level="市")
+    settings.roster.write_bytes(write_roster_csv([A, city]))
+    numbers = valid_values(random.Random(3))
+    numbers.update({"active.rules.issued": 2, "active.rules.in_force": 5})
+    drop(settings, "county.xlsx", A, values=dict(numbers))
+    drop(settings, "city.xlsx", city, values=dict(numbers))
+    intake(settings, settle_seconds=0)
+    with Ledger(settings.ledger) as ledger:
+        rules = {s.file_name: {f.rule for f in s.findings} for s in ledger.submissions()}
+    assert "R2.3" in rules["county.xlsx"] and "R2.3" not in rules["city.xlsx"]
+
+
+@pytest.mark.parametrize("level, ok", [("市", True), ("县级", True), ("", True), ("区", False), ("地市", False)])
+def test_roster_levels(tmp_path, level, ok):
+    path = tmp_path / "roster.csv"
+    path.write_text(f"单位名称,统一社会信用代码,层级\n巫山县教育委员会,,县\n某单位,,{level}\n", encoding="utf-8")
+    if ok:
+        roster = load_roster(path)
+        assert roster.level_of("某单位") == (level.removesuffix("级") or "县")
+        assert roster.level_of("不在名单上的单位") == "县"
+    else:
+        with pytest.raises(RosterError, match=f"第 3 行（某单位）的“层级”为“{level}”"):
+            load_roster(path)

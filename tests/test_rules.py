@@ -6,6 +6,7 @@ import pytest
 
 from nianbao.flows.steps.checking import check_files
 from nianbao.schemas.form import FORM
+from nianbao.schemas.values import format_number
 
 
 def check(path):
@@ -167,3 +168,44 @@ def test_totals_left_as_uncomputed_formulas_are_summed(build):
     assert result.report.numbers["requests.new.total"] == 2
     assert result.report.numbers["requests.total.total"] == 1
     assert result.report.numbers["appeals.review.total"] == 1
+
+
+# --------------------------------------------------------------------------
+# rules that follow the government level, large numbers, exact numbers
+# --------------------------------------------------------------------------
+
+
+def check_at(path, level):
+    (result,) = check_files([str(path)], last_year=2026, level=level)
+    return result
+
+
+def test_rules_made_by_a_city_are_no_warning(build):
+    path = build(values={"active.rules.issued": 1, "active.rules.in_force": 1})
+    assert {f.rule for f in check_at(path, "县").findings} == {"R2.3"}
+    assert {f.rule for f in check_at(path, "乡").findings} == {"R2.3"}
+    assert check_at(path, "市").findings == [] and check_at(path, "省").findings == []
+
+
+@pytest.mark.parametrize("amount, shown", [(18_651.06, "18651.06"), (96_171.6, "96171.6")])
+def test_real_city_fees_are_fine_and_shown_exactly(build, amount, shown):
+    path = build(values={"active.fees.amount": amount})
+    assert check_at(path, "市").findings == []
+    (f,) = check_at(path, "县").findings  # a county's agency with fees like these: worth a look
+    assert (f.rule, f.severity) == ("fee.unit", "warning") and f"为 {shown} 万元" in f.message
+
+
+def test_a_very_large_count_is_a_warning_not_an_error(build):
+    # 行政许可 of a real city report
+    path = build(values={"active.licensing.decisions": 11_398_889})
+    result = check_at(path, "市")
+    assert [(f.rule, f.severity, f.cell) for f in result.findings] == [("cell.large", "warning", "B8")]
+    assert "11398889" in result.findings[0].message and not result.rejected
+
+
+@pytest.mark.parametrize("value, text", [
+    (12_345.67, "12345.67"), (1_234_567.89, "1234567.89"), (18_651.06, "18651.06"), (11_398_889, "11398889"),
+    (0.1 + 0.2, "0.3"), (3.0, "3"), (-0.0, "0"), (123_456.123456, "123456.123456"), (None, ""),
+])
+def test_numbers_are_shown_exactly(value, text):
+    assert format_number(value) == text

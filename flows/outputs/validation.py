@@ -59,6 +59,7 @@ import pandas as pd
 from nianbao.schemas.catalogue import CATALOGUE
 from nianbao.schemas.checks import residuals_frame
 from nianbao.schemas.form import FORM, TOLERANCE, Form
+from nianbao.schemas.values import format_number
 
 SUITE_AGENCIES = "各单位数据"
 SUITE_ROLLUP = "全县汇总"
@@ -416,7 +417,7 @@ def _number(value) -> str:
         v = float(value)
     except (TypeError, ValueError):
         return str(value)
-    return f"{v:g}"
+    return format_number(v)
 
 
 # --------------------------------------------------------------------------

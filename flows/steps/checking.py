@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nianbao.schemas.checks import check_reports
+from nianbao.schemas.form import DEFAULT_LEVEL
 from nianbao.schemas.findings import Finding, count, is_rejected, make
 from nianbao.schemas.report import Report
 
@@ -66,7 +67,9 @@ def read_file(path: str, limits: Limits = DEFAULT_LIMITS) -> Report:
                   findings=[make("file.unreadable", file=path, reason=reason)])
 
 
-def check_files(paths: Sequence[str], limits: Limits = DEFAULT_LIMITS, last_year: int | None = None) -> list[FileResult]:
+def check_files(paths: Sequence[str], limits: Limits = DEFAULT_LIMITS, last_year: int | None = None,
+                level: str = DEFAULT_LEVEL) -> list[FileResult]:
+    """Read and check ``paths`` as reports of agencies of government ``level``."""
     reports = [read_file(p, limits) for p in paths]
-    findings = check_reports(reports, last_year=last_year)
+    findings = check_reports(reports, last_year=last_year, levels=[level] * len(reports))
     return [FileResult(p, r, f) for p, r, f in zip(paths, reports, findings)]

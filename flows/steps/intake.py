@@ -37,7 +37,7 @@ from nianbao.flows.store.ledger import Ledger, Submission
 from nianbao.flows.store.locking import run_lock
 from nianbao.flows.steps.parallel import Ahead, WorkerLost, processes
 from nianbao.flows.excel.reader import Limits, read_report
-from nianbao.flows.store.roster import load_roster
+from nianbao.flows.store.roster import EMPTY, load_roster
 from nianbao.flows.settings import Settings
 
 CANDIDATE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv")
@@ -364,7 +364,8 @@ def _intake_batch(ledger, settings, paths, limits, default_year, clock, result, 
             taken = None
         fresh.append((path, sha, report))
     _archive_duplicates(ledger, settings, duplicates, clock, result)
-    all_findings = check_reports([r for _, _, r in fresh])
+    roster = history.roster if history is not None else EMPTY
+    all_findings = check_reports([r for _, _, r in fresh], levels=[roster.level_of_report(r) for _, _, r in fresh])
     if history is not None:
         for (_, _, report), findings in zip(fresh, all_findings):
             findings.extend(cross_year_findings(report, history.previous(report)))

@@ -90,7 +90,7 @@ def reprocess(settings: Settings, target: str) -> str:
             raise InputError(f"归档文件无法读取：{old.archived_path}（{exc.strerror}）") from None
         limits = Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024)
         report = read_report(io.BytesIO(data), name=old.file_name, limits=limits)
-        (findings,) = check_reports([report])
+        (findings,) = check_reports([report], levels=[roster.level_of_report(report)])
         findings.extend(cross_year_findings(report, History(ledger, roster).previous(report)))
         year = guess_year(report, old.file_name, old.year)
         new = submission_from(report, findings, sha=old.sha256, file_name=old.file_name,

@@ -8,6 +8,9 @@ An optional column ``曾用名`` lists an agency's former names (separated by
 ``、`` ``;`` or ``,``): an agency renamed, or several merged into one, keeps
 its history.  :meth:`Roster.match` looks at current names only, as before;
 :meth:`Roster.resolve` also follows former names to the current entry.
+
+An optional column ``层级`` gives an agency's government level (省、市、县 or 乡;
+县 when empty): the rules that depend on level follow it (a city may make 规章).
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from pathlib import Path
 
 from nianbao.flows.errors import InputError
 
-from nianbao.schemas.values import normalise_text
+from nianbao.schemas.form import DEFAULT_LEVEL, LEVELS
+from nianbao.schemas.report import Report
+from nianbao.schemas.values import coerce_text, normalise_text
 
 NAME_COLUMN = "单位名称"
 USCC_COLUMN = "统一社会信用代码"
 FORMER_COLUMN = "曾用名"
+LEVEL_COLUMN = "层级"
 FORMER_SEPARATORS = re.compile(r"[、;；,，\n]+")
 
 
@@ -37,6 +43,7 @@ class Entry:
     name: str
     uscc: str = ""
     former: tuple[str, ...] = ()  # former names (曾用名): renamed, or merged into this agency
+    level: str = DEFAULT_LEVEL  # 层级: 省/市/县/乡
 
 
 def name_key(name: str) -> str:
@@ -80,6 +87,17 @@ class Roster:
             entry = self._by_former.get(name_key(name))
         return entry
 
+    def level_of(self, name: str, uscc: str = "") -> str:
+        """The government level of the agency (by :meth:`resolve`); :data:`DEFAULT_LEVEL` when not on the roster."""
+        entry = self.resolve(name, uscc)
+        return entry.level if entry is not None else DEFAULT_LEVEL
+
+    def level_of_report(self, report: Report) -> str:
+        """:meth:`level_of` the agency a report names on its cover."""
+        if not report.readable:
+            return DEFAULT_LEVEL
+        return self.level_of(coerce_text(report.fields.get("meta.agency")), coerce_text(report.fields.get("meta.uscc")))
+
     def find_in(self, text: str) -> Entry | None:
         """The one roster agency named in ``text`` (a file name), in full or without its county prefix."""
         key = name_key(text)
@@ -117,15 +135,21 @@ def parse_rows(rows: list[list[object]], source: str) -> Roster:
     ni = header.index(NAME_COLUMN)
     ui = header.index(USCC_COLUMN) if USCC_COLUMN in header else None
     fi = header.index(FORMER_COLUMN) if FORMER_COLUMN in header else None
+    li = header.index(LEVEL_COLUMN) if LEVEL_COLUMN in header else None
     entries, seen = [], set()
-    for row in rows[1:]:
+    for number, row in enumerate(rows[1:], start=2):
         name = str(row[ni]).strip() if ni < len(row) and row[ni] is not None else ""
         if not name or name_key(name) in seen:
             continue
         seen.add(name_key(name))
         uscc = str(row[ui]).strip().upper() if ui is not None and ui < len(row) and row[ui] is not None else ""
         former = split_former(row[fi]) if fi is not None and fi < len(row) and row[fi] is not None else ()
-        entries.append(Entry(name, uscc, former))
+        level = normalise_text(row[li] or "") if li is not None and li < len(row) else ""
+        level = level.removesuffix("级") or DEFAULT_LEVEL
+        if level not in LEVELS:
+            raise RosterError(f"名单文件 {source} 第 {number} 行（{name}）的“{LEVEL_COLUMN}”为“{level}”，"
+                              f"应为{'、'.join(LEVELS)}之一（不填即为{DEFAULT_LEVEL}）")
+        entries.append(Entry(name, uscc, former, level))
     return Roster(entries)
 
 
@@ -152,13 +176,11 @@ def load_roster(path: Path | None) -> Roster:
 
 
 def write_roster_csv(entries: list[Entry]) -> bytes:
-    """A roster as CSV bytes (UTF-8 with BOM, so that Excel opens it)."""
+    """A roster as CSV bytes (UTF-8 with BOM, so that Excel opens it); 曾用名 and 层级 only when used."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    if any(e.former for e in entries):
-        writer.writerow([NAME_COLUMN, USCC_COLUMN, FORMER_COLUMN])
-        writer.writerows([e.name, e.uscc, "、".join(e.former)] for e in entries)
-    else:
-        writer.writerow([NAME_COLUMN, USCC_COLUMN])
-        writer.writerows([e.name, e.uscc] for e in entries)
+    former = any(e.former for e in entries)
+    level = any(e.level != DEFAULT_LEVEL for e in entries)
+    writer.writerow([NAME_COLUMN, USCC_COLUMN] + [FORMER_COLUMN] * former + [LEVEL_COLUMN] * level)
+    writer.writerows([e.name, e.uscc] + ["、".join(e.former)] * former + [e.level] * level for e in entries)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
