@@ -162,13 +162,15 @@ _NO_REQUEST_WORK = re.compile(
 )
 _NO_REVIEW = re.compile(rf"{_NEGATION}[^，,。；;]{{0,24}}?复议")
 _NO_SUIT = re.compile(rf"{_NEGATION}[^，,。；;]{{0,30}}?(?:诉讼|起诉)")
+_OUTCOME = re.compile(r"纠错|纠正|败诉|撤销|确认违法")
+""""No case was corrected / lost" speaks of the outcome (结果纠正), not of the number of cases."""
 
 
 @dataclass(frozen=True)
 class Claim:
     """The text says there was none of ``topic``."""
 
-    topic: str  # "new", "requests" (new + carried over), "review", "suit"
+    topic: str  # "new", "requests" (new + carried over), "review", "suit", "review_corrected", "suit_corrected"
     sentence: str
 
 
@@ -177,6 +179,8 @@ _CLAIM_CELLS = {
     "requests": ("依申请公开", (_REQ_TOTAL.format(row="new"), _REQ_TOTAL.format(row="carried_in"))),
     "review": ("行政复议", ("appeals.review.total",)),
     "suit": ("行政诉讼", _SUITS),
+    "review_corrected": ("行政复议结果纠正", ("appeals.review.corrected",)),
+    "suit_corrected": ("行政诉讼结果纠正", ("appeals.suit_direct.corrected", "appeals.suit_after_review.corrected")),
 }
 
 
@@ -194,10 +198,11 @@ def claims(text: str) -> list[Claim]:
                 out.append(Claim("requests", sentence))
             if appeals:
                 stripped = clause.replace("未经复议", "")
+                suffix = "_corrected" if _OUTCOME.search(stripped) else ""
                 if _NO_REVIEW.search(stripped) and "复议后起诉" not in stripped:
-                    out.append(Claim("review", sentence))
+                    out.append(Claim("review" + suffix, sentence))
                 if _NO_SUIT.search(stripped):
-                    out.append(Claim("suit", sentence))
+                    out.append(Claim("suit" + suffix, sentence))
     return out
 
 
@@ -230,7 +235,9 @@ STRAY_YEARS_BACK = 3
 _YEAR_CONTEXT_BEFORE = re.compile(r"(?:较|比|自|从|于|与|《[^》]*)$")
 _YEAR_CONTEXT_AFTER = re.compile(
     r"^年度?(?:\d{1,2}月(?:\d{1,2}日)?)?(?:以来|起|开始|至今|修订|颁布|印发|施行|实施|发布|同期|相比|第)"
+    r"|^年度?(?:政府信息公开)?(?:工作)?(?:年度)?(?:年报|报告)"  # 针对2023年度年报中提出的问题: a report named
 )
+_YEAR_RANGE = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:至|到|—|–|-|~|～)\s*((?:19|20)\d\d)\s*年")
 
 
 def stray_years(text: str, report_year: int) -> list[tuple[int, str]]:
@@ -243,9 +250,17 @@ def stray_years(text: str, report_year: int) -> list[tuple[int, str]]:
     out, seen = [], set()
     for sentence in sentences(text):
         norm = unicodedata.normalize("NFKC", sentence)
+        # a span that reaches the report year (2022年至2024年) or a date of the report year beside an earlier
+        # one (2023年12月收到的申请于2024年1月办结: carried over) is this report's business
+        spans = [m.span() for m in _YEAR_RANGE.finditer(norm) if int(m.group(2)) >= report_year]
+        crosses = re.search(rf"{report_year}\s*年\s*\d{{1,2}}\s*月", norm) is not None
         for m in _YEAR.finditer(norm):
             year = int(m.group(1))
             if not report_year - STRAY_YEARS_BACK <= year < report_year or year in seen:
+                continue
+            if any(a <= m.start() < b for a, b in spans):
+                continue
+            if crosses and re.match(r"年\s*\d{1,2}\s*月", norm[m.end() - 1:]):
                 continue
             before = norm[max(0, m.start() - 12): m.start()]
             after = norm[m.end() - 1: m.end() + 12]

@@ -163,3 +163,39 @@ def test_the_sample_countys_narratives_raise_no_false_alarm():
         r = Report.from_numbers(numbers, fields)
         assert narrative_findings(r, last_year=2026) == [], sample.agency.name
         assert check_report(r, last_year=2026) == [] or all(f.rule == "R2.3" for f in check_report(r, last_year=2026))
+
+
+# --------------------------------------------------------------------------
+# sentences of correct reports that once drew warnings
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "针对2023年度年报中提出的问题，我局逐项进行了整改。",
+    "2023年12月收到的1件申请于2024年1月办结。",
+    "2022年至2024年，我局持续推进政务公开标准化建设。",
+    "2022—2024年连续三年开展专项培训。",
+])
+def test_years_of_correct_reports_are_fine(text):
+    assert [f for f in narrative_findings(report(text), last_year=2026) if f.rule == "text.year"] == []
+
+
+def test_a_copied_date_still_warns():
+    (f,) = [f for f in narrative_findings(report("截至2023年12月31日，本机关共受理申请5件。"), last_year=2026)
+            if f.rule == "text.year"]
+    assert "2023" in f.message
+
+
+@pytest.mark.parametrize("text", [
+    "全年未发生因政府信息公开被行政复议纠错的情况。",
+    "无行政复议被纠错案件。",
+    "未出现行政诉讼败诉情况。",
+])
+def test_no_corrections_is_not_no_cases(text):
+    upheld = {"appeals__review__upheld": 2, "appeals__review__total": 2,
+              "appeals__suit_direct__upheld": 1, "appeals__suit_direct__total": 1}
+    assert [f for f in narrative_findings(report(text, **upheld), last_year=2026) if f.rule == "text.none"] == []
+    corrected = {"appeals__review__corrected": 1, "appeals__review__total": 1,
+                 "appeals__suit_direct__corrected": 1, "appeals__suit_direct__total": 1}
+    found = [f for f in narrative_findings(report(text, **corrected), last_year=2026) if f.rule == "text.none"]
+    assert found and all("结果纠正" in f.message for f in found)
