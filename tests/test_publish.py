@@ -336,3 +336,48 @@ def test_screenshot_in_headless_chromium(published, tmp_path):
     assert shot.exists(), proc.stderr[-2000:]
     assert png_size(shot) == (1100, 4200)
     assert shot.stat().st_size > 50_000  # text and tables, not a blank page
+
+
+# --------------------------------------------------------------------------
+# the page is rendered from an autoescaped template: names are text, never markup
+# --------------------------------------------------------------------------
+
+HOSTILE = "<script>alert(1)</script>\"&'<>"
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_a_hostile_county_name_is_escaped_in_the_published_page(settings):
+    path = settings.outbound / str(YEAR) / "rollup.xlsx"
+    path.parent.mkdir(parents=True)
+    status = ("报送情况", ["单位名称", "统一社会信用代码", "状态", "是否计入汇总"], [[HOSTILE, "", "已通过", "是"]])
+    write_rollup(path, values={**distinct_values(), "meta.agency": HOSTILE, "meta.year": YEAR,
+                               "text.overview": HOSTILE, "text.problems": HOSTILE}, extra_sheets=[status])
+    result = write_annual_report(settings, YEAR)
+    page = result.html.read_text(encoding="utf-8")
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    parsed = _Text()
+    parsed.feed(page)
+    assert "script" not in parsed.tags
+    assert "".join(parsed.text).count(f"{HOSTILE}{YEAR}年政府信息公开工作年度报告") == 2  # title and h1
+    assert html_cells(result.html).h2 == list(SECTIONS)
+
+
+def test_the_published_page_is_the_same_from_the_template_whatever_the_values(published):
+    result, values = published
+    page = result.html.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</body></html>")
+    assert page.count("<table class=\"form\"") == 3 and page.count("<style>") == 1
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "{{" not in page and "{%" not in page  # nothing of the template left over

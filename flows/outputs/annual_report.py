@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 
 from nianbao.schemas.checks import check_report
@@ -35,6 +34,7 @@ from nianbao.schemas.report import Report
 from nianbao.schemas.values import coerce_text, format_number
 
 from nianbao.flows.errors import InputError
+from nianbao.flows.outputs.html import render
 from nianbao.flows.store.files import atomic_path
 from nianbao.flows.settings import Settings
 
@@ -233,72 +233,25 @@ def drafted_overview_text(draft: Draft) -> str:
 # HTML
 # --------------------------------------------------------------------------
 
-HTML_STYLE = """
-@page{size:A4;margin:2cm}
-body{font-family:"FangSong","STFangsong","仿宋","Noto Serif CJK SC","Source Han Serif SC","SimSun","宋体",serif;
-     font-size:16px;line-height:1.8;color:#000;background:#fff;max-width:60em;margin:2em auto;padding:0 1.5em}
-h1{font-family:"SimSun","宋体","Noto Serif CJK SC","Source Han Serif SC",serif;font-size:26px;text-align:center;
-   font-weight:bold;margin:1em 0 1.2em}
-h2{font-family:"SimHei","黑体","Noto Sans CJK SC","Source Han Sans SC",sans-serif;font-size:18px;font-weight:bold;
-   margin:1.4em 0 .6em}
-p{text-indent:2em;margin:.3em 0}
-p.sub{font-family:"KaiTi","STKaiti","楷体","Noto Serif CJK SC",serif;font-weight:bold}
-.todo{background:#fff2a8;color:#8a4b00}
-.source{text-align:center;color:#444;font-size:14px;text-indent:0}
-table.form{border-collapse:collapse;width:100%;margin:.6em 0 1.2em;font-family:"SimSun","宋体","Noto Serif CJK SC",serif;
-           font-size:13px;line-height:1.4;page-break-inside:avoid}
-table.form td{border:1px solid #000;padding:4px 3px;text-align:center;vertical-align:middle}
-table.form td.subtitle,table.form td.header,table.form td.corner{font-weight:bold}
-table.form td.num{font-family:"Times New Roman","Noto Serif CJK SC",serif}
-@media print{body{margin:0;max-width:none}.todo{background:none}}
-"""
+HTML_TEMPLATE = "annual_report.html.j2"  # in flows/outputs/templates/, with the page's styles
 
 
-def _html_paragraph(p: Paragraph) -> str:
-    body = "".join(f'<span class="todo">{escape(t)}</span>' if todo else escape(t) for t, todo in p.parts)
-    return f'<p class="sub">{body}</p>' if p.heading else f"<p>{body}</p>"
-
-
-def _html_table(table: Table, numbers: dict) -> str:
+def _html_table(table: Table, numbers: dict) -> dict:
+    """The table as plain data for the template: column widths in percent and the rows of grid cells."""
     weights = column_weights(table)
     total = sum(weights)
-    cols = "".join(f'<col style="width:{w / total * 100:.2f}%">' for w in weights)
-    rows = []
-    for grid_row in table_grid(table, numbers):
-        cells = []
-        for cell in grid_row:
-            attrs = []
-            if cell.rowspan > 1:
-                attrs.append(f'rowspan="{cell.rowspan}"')
-            if cell.colspan > 1:
-                attrs.append(f'colspan="{cell.colspan}"')
-            css = "num" if cell.role == "value" else cell.role
-            attrs.append(f'class="{css}"')
-            if cell.code:
-                attrs.append(f'data-code="{escape(cell.code, quote=True)}"')
-            cells.append(f"<td {' '.join(attrs)}>{escape(cell.text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="form" data-table="{table.prefix}"><colgroup>{cols}</colgroup>' + "".join(rows) + "</table>"
+    return {"prefix": table.prefix, "widths": [w / total * 100 for w in weights], "rows": table_grid(table, numbers)}
 
 
 def render_html(draft: Draft) -> str:
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="zh-CN"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(draft.title)}</title>",
-        f"<style>{HTML_STYLE}</style></head><body>",
-        f"<h1>{escape(draft.title)}</h1>",
-        f'<p class="source">（依据{escape(FORMAT_SOURCE)}规定的格式编制；黄色底纹部分请县政府办公室填写后删除提示）</p>',
-    ]
+    """The page, from ``templates/annual_report.html.j2`` (autoescaped: the draft is plain text)."""
+    sections = []
     for title, content in draft.sections:
-        parts.append(f"<h2>{escape(title)}</h2>")
         if isinstance(content, Table):
-            parts.append(_html_table(content, draft.numbers))
+            sections.append({"title": title, "table": _html_table(content, draft.numbers), "paragraphs": []})
         else:
-            parts += [_html_paragraph(p) for p in content]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+            sections.append({"title": title, "table": None, "paragraphs": content})
+    return render(HTML_TEMPLATE, title=draft.title, format_source=FORMAT_SOURCE, sections=sections)
 
 
 # --------------------------------------------------------------------------
