@@ -18,7 +18,7 @@ from docx.text.paragraph import Paragraph as WordParagraph
 
 from nianbao.flows.cli import main
 from nianbao.flows.store.ledger import Ledger, Submission
-from nianbao.flows.outputs.annual_report import PublishError, draft_report, drafted_overview_text, write_annual_report
+from nianbao.flows.outputs.annual_report import Draft, PublishError, draft_report, write_annual_report
 from nianbao.flows.steps.year import write_year_outputs
 from nianbao.flows.store.roster import Entry, Roster
 from nianbao.flows.steps.sample import valid_values
@@ -245,6 +245,12 @@ def test_section_one_is_drafted_from_the_numbers(published):
     withheld = sum(values[f"requests.{r}.total"] for r in RESULT_ROWS if r.startswith("withheld_"))
     assert f"不予公开{format_number(withheld)}件" in page
     assert "行政事业性收费123.45万元" in page
+
+
+def drafted_overview_text(draft: Draft) -> str:
+    """Section 一 without the requests to the office: what the narrative checks should accept."""
+    paragraphs = draft.sections[0][1]
+    return "\n".join("".join(t for t, todo in p.parts if not todo) for p in paragraphs)
 
 
 @pytest.mark.parametrize("values", [distinct_values(3), {c: 0.0 for c in FORM.numeric_codes}])

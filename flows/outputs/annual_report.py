@@ -28,13 +28,14 @@ from pathlib import Path
 
 from nianbao.schemas.checks import check_report
 from nianbao.schemas.findings import Finding, has_errors
-from nianbao.schemas.form import FORM, FORMAT_SOURCE, REQUESTS, SECTIONS, TEXT_FIELDS, Table
+from nianbao.schemas.form import FORM, FORMAT_SOURCE, RESULT_GROUPS, SECTIONS, TEXT_FIELDS, Table
 from nianbao.schemas.layout import LAYOUT, SheetLayout
 from nianbao.schemas.report import Report
 from nianbao.schemas.values import coerce_text, format_number
 
 from nianbao.flows.errors import InputError
 from nianbao.flows.outputs.html import render
+from nianbao.flows.outputs.rollup import NOT_LISTED
 from nianbao.flows.store.files import atomic_path
 from nianbao.flows.settings import Settings
 
@@ -131,15 +132,9 @@ def _sum(numbers: dict, codes) -> float:
 
 
 def _result_groups() -> list[tuple[str, tuple[str, ...]]]:
-    """表三's result groups (（一）予以公开 … （六）其他处理) with their rows, from the form."""
-    groups: dict[str, list[str]] = {}
-    for row in REQUESTS.blocks[0].rows[2:23]:
-        groups.setdefault(row.path[1], []).append(row.code)
-    out = []
-    for label, rows in groups.items():
-        short = re.sub(r"^（[一二三四五六七]）|（.*）$", "", label)
-        out.append((short, tuple(f"requests.{r}.total" for r in rows)))
-    return out
+    """表三's result groups (予以公开 … 其他处理) with their rows' 总计 cells, from the form."""
+    return [(re.sub(r"^（[一二三四五六七]）|（.*）$", "", label), tuple(f"requests.{r}.total" for r in rows))
+            for label, rows in RESULT_GROUPS]
 
 
 def draft_overview(numbers: dict[str, float | None], year: int, scope: str = "") -> list[Paragraph]:
@@ -222,11 +217,6 @@ def draft_report(county: str, year: int, numbers: dict[str, float | None], scope
         draft.sections.append((title, tables[title] if title in tables else texts[title]))
     return draft
 
-
-def drafted_overview_text(draft: Draft) -> str:
-    """Section 一 without the requests to the office: what the narrative checks should accept."""
-    paragraphs = draft.sections[0][1]
-    return "\n".join("".join(t for t, todo in p.parts if not todo) for p in paragraphs)
 
 
 # --------------------------------------------------------------------------
@@ -410,7 +400,7 @@ def rollup_scope(rollup: Path) -> str:
     inc, st = header.index("是否计入汇总"), header.index("状态")
     body = [list(r) + [None] * (len(header) - len(r)) for r in rows[1:] if r and any(v not in (None, "") for v in r)]
     included = sum(1 for r in body if r[inc] == "是")
-    listed = sum(1 for r in body if "不在名单中" not in str(r[st] or ""))
+    listed = sum(1 for r in body if NOT_LISTED not in str(r[st] or ""))
     return f"本报告统计数据为全县{included}个单位政府信息公开工作年度报告的汇总（名单共{listed}个单位）。"
 
 
