@@ -1,6 +1,6 @@
 # nianbao: two commands set up a fresh machine.
 #   make demo   create .venv if missing, install, run the main job on a sample county
-#   make test   create .venv if missing, install (and LibreOffice, Chromium when missing), run the tests
+#   make test   create .venv if missing, install (and LibreOffice, Chromium when missing), build the docs, run the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,7 +12,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,docs]'
 	@touch $@
 
 # Real parts the tests use, from Debian when missing: LibreOffice (Calc and Writer) re-saves and
@@ -36,6 +36,7 @@ demo: $(STAMP)
 	$(BIN)/nianbao demo
 
 test: $(STAMP) system-deps
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site  # the docs site: no broken link, nothing online
 	$(BIN)/python -m pytest -q
 
 clean:

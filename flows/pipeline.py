@@ -1,6 +1,6 @@
 """The Prefect flow: each task calls one plain function; the flow only puts them in order.
 
-Call :func:`flows.settings.configure_prefect` before importing this module:
+Call :func:`nianbao.flows.settings.configure_prefect` before importing this module:
 Prefect reads its settings from the environment once, at import.
 """
 
@@ -110,7 +110,7 @@ def nianbao_run(
 ) -> dict:
     """One intake pass over the inbound folder, then the outputs of every year touched (or of ``year``).
 
-    ``progress``: long runs show counts and the time left on stderr (see :mod:`flows.progress`).
+    ``progress``: long runs show counts and the time left on stderr (see :mod:`nianbao.flows.progress`).
     """
     settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb)
     summary = _summarise_intake(intake_task(settings, settle_seconds, year, progress))

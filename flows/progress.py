@@ -1,7 +1,7 @@
 """A plain-text progress line for long runs, on stderr.
 
 ``Progress("收件")`` is a ``progress(done, total)`` callback (what
-:func:`flows.intake.intake` accepts).  It prints, e.g.::
+:func:`nianbao.flows.steps.intake.intake` accepts).  It prints, e.g.::
 
     收件 3200/10000（32%），预计还需 1 分 05 秒
 

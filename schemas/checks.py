@@ -4,7 +4,7 @@ All reports of a batch are checked in one vectorised ``validate(lazy=True)``
 call over a frame with one row per report: the 200 numbers (types, ranges,
 warnings on single cells), one *residual* column per equation of the linear
 rules (``left − right``, which must be 0), and the metadata fields.  Every
-failure case is then turned into a :class:`~schemas.findings.Finding` that
+failure case is then turned into a :class:`~nianbao.schemas.findings.Finding` that
 names the exact cell.
 """
 

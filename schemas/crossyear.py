@@ -9,7 +9,7 @@
   mixed up, or yuan typed where 万元 belongs.
 
 All findings are warnings and name this year's cell.  Which report is "last
-year's" is the caller's business (:func:`flows.history.previous_reports`).
+year's" is the caller's business (:func:`nianbao.flows.steps.history.previous_reports`).
 Pure: no file I/O.
 """
 

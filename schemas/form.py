@@ -1,7 +1,7 @@
 """The 2021 national format (国办公开办函〔2021〕30号), written once, as data.
 
 Everything else derives from this module: the template writer and the reader
-(through :mod:`schemas.layout`), the pandera schemas (:mod:`schemas.checks`),
+(through :mod:`nianbao.schemas.layout`), the pandera schemas (:mod:`nianbao.schemas.checks`),
 the Great Expectations suites, the instructions sheet and the docs.
 
 A table is a list of *blocks*; a block is a grid whose rows and columns are

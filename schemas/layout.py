@@ -1,6 +1,6 @@
 """Where every label and input of the form stands in the template.
 
-Pure computation from :mod:`schemas.form`: the template writer places cells
+Pure computation from :mod:`nianbao.schemas.form`: the template writer places cells
 with it, the reader verifies labels with it, and findings fall back to it for
 cell addresses.  Rows and columns are 1-based, as in Excel.
 """

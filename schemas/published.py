@@ -6,7 +6,7 @@ and three tables whose header texts are often truncated or mangled
 matched by their headers.  Each section is found by its heading
 (``二、主动公开政府信息情况`` …, in the official order), and the values of a
 table section are taken in the official row/column order derived from
-:data:`schemas.form.FORM`: 10 for 表二, 175 for 表三, 15 for 表四.
+:data:`nianbao.schemas.form.FORM`: 10 for 表二, 175 for 表三, 15 for 表四.
 
 Accepted inputs, all as one ``str`` (decoding bytes is the caller's job):
 

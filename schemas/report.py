@@ -1,9 +1,9 @@
 """A report as data: what a reader hands to the checks.
 
 ``Report.from_raw`` turns the raw values found under each code into numbers
-and text (see :mod:`schemas.values`), recording a finding for every cell that
+and text (see :mod:`nianbao.schemas.values`), recording a finding for every cell that
 cannot be read as a number.  The arithmetic and metadata rules are then
-checked by :mod:`schemas.checks`.
+checked by :mod:`nianbao.schemas.checks`.
 """
 
 from __future__ import annotations

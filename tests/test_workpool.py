@@ -1,6 +1,6 @@
 """Scale-out: the flow deployed to a process work pool on a real Prefect server, run by a worker.
 
-The README's recipe, end to end (about 25-30 s: a server start, a deployment, a worker that runs
+The scale-out recipe (docs/developer/scale-out.md), end to end (about 25-30 s: a server start, a deployment, a worker that runs
 one flow run in a subprocess).  Prefect's own commands are used, as an operator would.
 """
 

@@ -1,4 +1,4 @@
-"""Reading a filled workbook into a :class:`~schemas.report.Report`.
+"""Reading a filled workbook into a :class:`~nianbao.schemas.report.Report`.
 
 The reader never trusts the file: a pre-flight check looks at the bytes and
 the zip directory before any XML parser runs (size limits, compression

@@ -1,7 +1,7 @@
 """``nianbao publish``: the county's annual report, drafted from the year's rollup.
 
 Where the numbers come from: ``outbound/Y/rollup.xlsx``, read back with
-:func:`flows.reader.read_report` and checked with the same rules as any
+:func:`nianbao.flows.excel.reader.read_report` and checked with the same rules as any
 report.  The rollup is what ``nianbao run`` built, checked and showed the
 office (its scope is on its 报送情况 sheet), so the published report says
 exactly what the office has seen; recomputing from the ledger would duplicate
@@ -10,8 +10,8 @@ differ from the workbook the office already holds.  A rollup that fails a
 blocking rule is a bug and is not published.
 
 The report has the six sections of the 2021 format in the official order
-(:data:`schemas.form.SECTIONS`).  The three tables are laid out from
-:mod:`schemas.layout`, the very layout of the template: merged headers become
+(:data:`nianbao.schemas.form.SECTIONS`).  The three tables are laid out from
+:mod:`nianbao.schemas.layout`, the very layout of the template: merged headers become
 ``rowspan``/``colspan`` in HTML and merged cells in Word.  Section 一's
 statistical sentences (requests received, handled and carried over; reviews
 and lawsuits; documents and decisions) are drafted from the numbers; the rest

@@ -16,7 +16,7 @@ carried over are now the merged agency's to carry in.  If one of them has no
 accepted report, the sum would be incomplete and there is no comparison.
 
 An intake keeps one :class:`History` for the whole pass and passes each pair to
-:func:`schemas.crossyear.cross_year_findings`.
+:func:`nianbao.schemas.crossyear.cross_year_findings`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``nianbao import``: a published report (web page or text) → a filled template.
 
-The parsing is :func:`schemas.published.parse_published` (pure); this module
+The parsing is :func:`nianbao.schemas.published.parse_published` (pure); this module
 reads and decodes the file, decides whether to write, writes the template
-through :func:`flows.xlsx.write_template` (atomically) and checks the written
+through :func:`nianbao.flows.excel.template.write_template` (atomically) and checks the written
 workbook exactly as any submission is checked.
 
 Confidence rule: the template is written only when every table section was

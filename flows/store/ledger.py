@@ -66,7 +66,7 @@ def _legacy_record(old: dict) -> dict:
 
 # A row is written with state 'moving' before its file leaves the inbound folder and
 # set to 'archived' once the file is in the archive: a run that dies in between is
-# completed by the next one (see flows.intake.finish_moves).
+# completed by the next one (see nianbao.flows.steps.intake.finish_moves).
 
 
 @dataclass
