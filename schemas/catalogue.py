@@ -29,6 +29,15 @@ class Rule:
     def render(self, **params) -> str:
         return self.message.format(**params)
 
+    @property
+    def in_workbook(self) -> bool:
+        """Whether an agency can break the rule by what it types or changes in its own workbook (what the
+        template's 填报说明 lists), rather than by the kind of file it sends or the import of a published report."""
+        return not self.id.startswith(_NOT_IN_WORKBOOK)
+
+
+_NOT_IN_WORKBOOK = ("file.", "import.")
+
 
 _RULES = (
     # -- the file itself ---------------------------------------------------
