@@ -36,7 +36,7 @@ class Rule:
         return not self.id.startswith(_NOT_IN_WORKBOOK)
 
 
-_NOT_IN_WORKBOOK = ("file.", "import.")
+_NOT_IN_WORKBOOK = ("file.", "import.", "layout.not_template", "layout.old_2019", "layout.version")  # which file, not what is in it
 
 
 _RULES = (
