@@ -89,7 +89,8 @@ def report_schema(last_year: int, level: str = DEFAULT_LEVEL, form: Form = FORM)
 def numbers_frame(reports: Sequence[Report], form: Form = FORM) -> pd.DataFrame:
     """One row per report, one float column per numeric code (NaN where unreadable)."""
     data = np.array(
-        [[np.nan if (v := r.numbers.get(code)) is None else v for code in form.numeric_codes] for r in reports],
+        [[np.nan if (v := n.get(code)) is None else v for code in form.numeric_codes]
+         for n in (r.dependable_numbers for r in reports)],
         dtype=float,
     ).reshape(len(reports), len(form.numeric_codes))
     return pd.DataFrame(data, columns=list(form.numeric_codes))

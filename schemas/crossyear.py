@@ -24,7 +24,7 @@ R22_ROWS = ("rules", "normative")
 
 
 def _value(report: Report, code: str) -> float | None:
-    value = report.numbers.get(code)
+    value = report.dependable_numbers.get(code)
     return None if value is None else float(value)
 
 

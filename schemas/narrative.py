@@ -284,7 +284,7 @@ def _cells_text(report: Report, codes: tuple[str, ...]) -> str:
 
 
 def _sum(report: Report, codes: tuple[str, ...]) -> float | None:
-    values = [report.numbers.get(c) for c in codes]
+    values = [report.dependable_numbers.get(c) for c in codes]
     if any(v is None for v in values):
         return None
     return float(sum(values))

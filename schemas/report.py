@@ -9,6 +9,7 @@ checked by :mod:`nianbao.schemas.checks`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .findings import Finding, make
 from .form import FORM, Form
@@ -26,6 +27,28 @@ class Report:
     places: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (sheet, A1)
     findings: list[Finding] = field(default_factory=list)
     readable: bool = True  # False: the file could not be read at all (see findings)
+
+    @cached_property
+    def dependable_numbers(self) -> dict[str, float | None]:
+        """The numbers the rules may compare: :attr:`numbers`, with every total that adds up a cell that
+        could not be read left out too (None).
+
+        A total's value, whether nianbao computed it or Excel, WPS or LibreOffice cached it, counts an
+        unreadable part (``3件``) as nothing; comparing it would turn one mistake into several errors.
+        """
+        if all(v is not None for v in self.numbers.values()):
+            return self.numbers
+        out = dict(self.numbers)
+        changed = True
+        while changed:
+            changed = False
+            for inst in FORM.rule_instances:
+                if len(inst.left) != 1 or out.get(inst.left[0]) is None:
+                    continue
+                if any(out.get(part) is None for part in inst.right):
+                    out[inst.left[0]] = None
+                    changed = True
+        return out
 
     def place(self, code: str) -> tuple[str, str]:
         return self.places.get(code) or LAYOUT.address(code)

@@ -225,3 +225,35 @@ def test_libreoffice_resave_keeps_names_and_computes_totals(build, tmp_path, sof
     numbers = result.report.numbers
     assert numbers["requests.new.total"] == 7 and numbers["requests.total.total"] == 5
     assert numbers["appeals.review.total"] == 2 and numbers["active.fees.amount"] == 2.5
+
+
+def _resave(soffice, path, tmp_path):
+    outdir = tmp_path / "lo"
+    outdir.mkdir(exist_ok=True)
+    subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--convert-to", "xlsx",
+         "--outdir", str(outdir), str(path)],
+        check=True, capture_output=True, timeout=180,
+    )
+    return outdir / path.name
+
+
+@pytest.mark.libreoffice
+def test_one_unreadable_cell_is_one_error_after_a_libreoffice_resave(build, tmp_path, soffice):
+    # 3 new requests, all granted; the clerk typed “3件” in D5: LibreOffice's cached SUM in J5 leaves it out
+    values = {"requests.new.natural": "3件", "requests.granted.natural": 3,
+              "text.overview": "2024年，本单位新收政府信息公开申请3件，均予以公开。"}
+    resaved = _resave(soffice, build("带单位.xlsx", values, skip_totals=True), tmp_path)
+    assert openpyxl.load_workbook(resaved, data_only=True)["表三"]["J5"].value == 0  # a real, wrong cache
+    (result,) = check_files([str(resaved)])
+    assert [(f.rule, f.sheet, f.cell) for f in result.findings] == [("cell.unit", "表三", "D5")]
+    # the same workbook as written, totals computed by nianbao: the same single finding
+    (own,) = check_files([str(build("带单位-原样.xlsx", values, skip_totals=True))])
+    assert [(f.rule, f.sheet, f.cell) for f in own.findings] == [("cell.unit", "表三", "D5")]
+
+
+def test_a_mistake_elsewhere_is_still_found_beside_an_unreadable_cell(build):
+    values = {"requests.new.natural": "3件", "requests.granted.natural": 3,
+              "appeals.review.upheld": 1, "appeals.review.total": 2}  # and 表四's total is off by one
+    (result,) = check_files([str(build("两处.xlsx", values, skip_totals=True))])
+    assert {(f.rule, f.cell) for f in result.findings if f.is_error} == {("cell.unit", "D5"), ("R4.1", "E5")}
