@@ -134,6 +134,11 @@ def cmd_check(args) -> int:
     return EXIT_FINDINGS if any(r.rejected for r in results) else EXIT_OK
 
 
+def finding_line(f) -> str:
+    """``错误 「表三」D29 【表三各列收支平衡】 表三“自然人”列不平衡：……``"""
+    return " ".join(p for p in (f.severity_label, f.where, f"【{f.title}】", f.message) if p)
+
+
 def render_text(results) -> str:
     lines = []
     for result in results:
@@ -147,7 +152,7 @@ def render_text(results) -> str:
         who = f"（{result.agency}）" if result.agency else ""
         lines.append(f"{result.file}{who}：{verdict}")
         for f in result.findings:
-            lines.append("  " + " ".join(p for p in (f.severity_label, f.where, f"[{f.rule}]", f.message) if p))
+            lines.append("  " + finding_line(f))
     passed = sum(1 for r in results if not r.rejected)
     lines.append(f"共 {len(results)} 个文件：{passed} 个通过，{len(results) - passed} 个未通过。")
     return "\n".join(lines)
@@ -262,7 +267,7 @@ def cmd_import(args) -> int:
                            force=args.force)
     print(f"读取：{result.source}（{result.kind}）")
     for f in result.findings:
-        print("  " + " ".join(p for p in (f.severity_label, f.where, f"[{f.rule}]", f.message) if p))
+        print("  " + finding_line(f))
     if not result.written:
         print("未导入：原文中的数字无法按位置可靠对应到国家格式（见上），没有写出文件。")
         return EXIT_FINDINGS

@@ -174,22 +174,22 @@ _RULES = (
         "R3.1", ERROR, "表三各列收支平衡",
         "表三每一列：一、本年新收 ＋ 二、上年结转 ＝ 三、（七）总计 ＋ 四、结转下年度继续办理（格式中印明的勾稽关系）。",
         "表三“{scope}”列不平衡：第一项与第二项 {left_cells} 之和为 {left_value}，"
-        "而第三项（七）总计与第四项 {right_cells} 之和为 {right_value}，相差 {diff}。",
+        "而第三项（七）总计与第四项 {right_cells} 之和为 {right_value}，相差 {diff}。{hint}",
     ),
     Rule(
         "R3.2", ERROR, "表三各行总计",
         "表三每一行的“总计”等于自然人、商业企业、科研机构、社会公益组织、法律服务机构、其他六列之和。",
-        "表三“{scope}”行的总计 {left_cells} 为 {left_value}，但 {right_cells} 六列之和为 {right_value}，相差 {diff}。",
+        "表三“{scope}”行的总计 {left_cells} 为 {left_value}，但 {right_cells} 六列之和为 {right_value}，相差 {diff}。{hint}",
     ),
     Rule(
         "R3.3", ERROR, "表三办理结果总计",
         "表三每一列的“（七）总计”等于（一）至（六）全部 21 项办理结果之和。",
-        "表三“{scope}”列的（七）总计 {left_cells} 为 {left_value}，但（一）至（六）各项 {right_cells} 之和为 {right_value}，相差 {diff}。",
+        "表三“{scope}”列的（七）总计 {left_cells} 为 {left_value}，但（一）至（六）各项 {right_cells} 之和为 {right_value}，相差 {diff}。{hint}",
     ),
     Rule(
         "R4.1", ERROR, "表四总计",
         "表四行政复议、未经复议直接起诉、复议后起诉各自的“总计”等于结果维持、结果纠正、其他结果、尚未审结四项之和。",
-        "表四“{scope}”的总计 {left_cells} 为 {left_value}，但四项结果 {right_cells} 之和为 {right_value}，相差 {diff}。",
+        "表四“{scope}”的总计 {left_cells} 为 {left_value}，但四项结果 {right_cells} 之和为 {right_value}，相差 {diff}。{hint}",
     ),
     Rule(
         "R2.3", WARNING, "县级单位制发规章",

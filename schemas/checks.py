@@ -23,6 +23,7 @@ from .catalogue import CATALOGUE
 from .findings import Finding
 from .form import CELL_RULES, DEFAULT_LEVEL, EXACT_VALUE, FIRST_YEAR, FORM, LARGE_VALUE, LEVELS, TOLERANCE, Form
 from .layout import LAYOUT, parse_a1
+from .locate import locate
 from .narrative import narrative_findings
 from .report import Report
 from .uscc import problem as uscc_problem
@@ -136,6 +137,8 @@ def check_reports(
     for level in dict.fromkeys(levels[i] for i in readable):
         group = [i for i in readable if levels[i] == level]
         _check_group([reports[i] for i in group], group, out, last_year, level, form)
+    for i in readable:  # broken equations: on the cell most likely wrong, saying what to fix
+        out[i] = locate(reports[i], out[i], form)
     for i in readable:  # the narrative against the tables: warnings every check gets
         out[i].extend(narrative_findings(reports[i], last_year=last_year))
     return [sorted(f, key=_order) for f in out]
@@ -180,6 +183,8 @@ def _finding(report, column, check, value, instances, row, last_year, form) -> F
             left_value=format_number(lv),
             right_value=format_number(rv),
             diff=format_number(abs(lv - rv)),
+            key=inst.key,
+            hint="",  # filled in by locate(): what to fix
         )
     label = report.label(column, form)
     if rule_id == "meta.year":

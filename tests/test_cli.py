@@ -33,7 +33,7 @@ def test_check_reports_errors_grouped_by_file(build, capsys):
     lines = out.splitlines()
     assert lines[0].endswith("：通过")
     assert "bad.xlsx" in lines[1] and "未通过：1 个错误" in lines[1]
-    assert lines[2].startswith("  错误 「表四」E5 [R4.1]")
+    assert lines[2].startswith("  错误 「表四」E5 【表四总计】")
     assert lines[-1] == "共 2 个文件：1 个通过，1 个未通过。"
 
 

@@ -118,7 +118,7 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
     fb = openpyxl.load_workbook(feedback[PARK.name])
     assert fb.sheetnames[0] == "问题清单" and fb["问题清单"].max_row >= 4
     bad = fb["表四"]["E5"]
-    assert bad.fill.fgColor.rgb.endswith("FFC7CE") and "[R4.1]" in bad.comment.text and "A5:D5" in bad.comment.text
+    assert bad.fill.fgColor.rgb.endswith("FFC7CE") and "【表四总计】" in bad.comment.text and "A5:D5" in bad.comment.text
     assert fb["表四"]["A5"].comment is None and not fb["表四"]["A5"].fill.fgColor.rgb.endswith("FFC7CE")
     fb = openpyxl.load_workbook(feedback[CIVIL.name])
     assert fb.sheetnames[0] == "问题清单"

@@ -111,7 +111,7 @@ def test_feedback_lists_findings_and_marks_cells(faulty, tmp_path):
     assert tuple(c.value for c in ws[3][: len(HEADER)]) == HEADER
     rows = list_rows(ws)
     assert rows == [
-        (i + 1, f.severity_label, f.sheet, f.cell, f.rule, f.message) for i, f in enumerate(findings)
+        (i + 1, f.severity_label, f.sheet, f.cell, f.title, f.message) for i, f in enumerate(findings)
     ]
     for i, f in enumerate(findings):
         r = FIRST_ROW + i
@@ -127,7 +127,7 @@ def test_feedback_lists_findings_and_marks_cells(faulty, tmp_path):
         c = wb[sheet][cell]
         assert rgb(c) == (RED if f.is_error else YELLOW), cell
         assert c.comment is not None and c.comment.author == "nianbao"
-        assert f"[{f.rule}]" in c.comment.text and f.message in c.comment.text
+        assert f"【{f.title}】" in c.comment.text and f.message in c.comment.text
         assert c.value == original[sheet][cell].value
     # everything else is untouched: values, fills, comments; sheets stay protected
     for ws_orig in original.worksheets:
@@ -174,12 +174,13 @@ def test_one_comment_per_cell_merges_and_missing_places(build, tmp_path):
     top = wb["文字部分"]["A3"]
     assert rgb(top) == RED  # an error wins over a warning
     text = top.comment.text
-    assert "[R9.9]" in text and "[text.empty]" in text and text.index("[R9.9]") < text.index("[text.empty]")
+    # a rule the catalogue does not know shows its id; a known one its Chinese title
+    assert "【R9.9】" in text and "【文字部分未填写】" in text and text.index("【R9.9】") < text.index("【文字部分未填写】")
     assert "第一条：请补充。" in text and "第二条：请改正。" in text
     commented = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment]
     assert sorted(commented) == [("文字部分", "A3"), ("表三", "D5")]
     note = wb["表三"]["D5"].comment
-    assert note.author == "nianbao" and "[cell.empty]" in note.text and "已与申请人沟通" in note.text
+    assert note.author == "nianbao" and "【未填写】" in note.text and "已与申请人沟通" in note.text
 
     ws = wb[LIST_SHEET]
     assert len(list_rows(ws)) == len(findings)
@@ -201,7 +202,7 @@ def test_feedback_without_a_workbook_is_the_list_alone(faulty, tmp_path, origina
     assert wb.sheetnames == [LIST_SHEET]
     ws = wb[LIST_SHEET]
     assert ws["A1"].value.startswith("某单位.xls")
-    assert [r[4] for r in list_rows(ws)] == [f.rule for f in findings]
+    assert [r[4] for r in list_rows(ws)] == [f.title for f in findings]
     assert all(c.hyperlink is None for row in ws.iter_rows() for c in row)
 
 
@@ -227,7 +228,7 @@ def test_feedback_is_text_never_formulas(build, tmp_path):
         wb = openpyxl.load_workbook(out)
         ws = wb[LIST_SHEET]
         texts = [ws["A1"]] + [ws.cell(FIRST_ROW + i, c) for i in range(len(findings)) for c in (5, 6)]
-        assert [c.value for c in texts] == [title] + [v for f in findings for v in (f.rule, f.message)]
+        assert [c.value for c in texts] == [title] + [v for f in findings for v in (f.title, f.message)]
         assert all(c.data_type == "s" for c in texts)
         assert formulas(sheet_xml(data, LIST_SHEET)) == []
         if original is not None:
@@ -252,12 +253,12 @@ def test_feedback_of_a_returned_feedback_workbook(faulty, tmp_path):
     write_feedback(corrected.read_bytes(), second_findings, second, title="第二次")
     wb = openpyxl.load_workbook(second)
     assert wb.sheetnames.count(LIST_SHEET) == 1 and wb.sheetnames[0] == LIST_SHEET
-    assert [r[4] for r in list_rows(wb[LIST_SHEET])] == ["fee.unit"]
+    assert [r[4] for r in list_rows(wb[LIST_SHEET])] == ["收费金额单位"]
     template = openpyxl.load_workbook(io.BytesIO(template_bytes()))
     for sheet, cell in (("表二", "B8"), ("表三", "H6")):  # corrected: back to the template's look
         assert wb[sheet][cell].comment is None
         assert rgb(wb[sheet][cell]) == rgb(template[sheet][cell])
-    assert rgb(wb["表二"]["B15"]) == YELLOW and "[fee.unit]" in wb["表二"]["B15"].comment.text
+    assert rgb(wb["表二"]["B15"]) == YELLOW and "【收费金额单位】" in wb["表二"]["B15"].comment.text
 
 
 # --------------------------------------------------------------------------

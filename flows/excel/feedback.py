@@ -127,9 +127,9 @@ def _clear_previous_feedback(wb: Workbook) -> None:
 
 
 def _comment(findings: list[Finding], previous: Comment | None) -> Comment:
-    """One comment for a cell: every finding's "[rule] message", errors first."""
+    """One comment for a cell: every finding's "【rule title】 message", errors first."""
     ordered = sorted(findings, key=lambda f: f.severity != ERROR)
-    lines = [f"[{f.rule}] {f.severity_label}：{f.message}" for f in ordered]
+    lines = [f"【{f.title}】{f.severity_label}：{f.message}" for f in ordered]
     if previous is not None and previous.author != FEEDBACK_AUTHOR and previous.text:
         lines.append(f"（原批注）{previous.text}")
     text = clean_text("\n".join(lines))
@@ -195,7 +195,7 @@ def _write_findings_sheet(
     for i, f in enumerate(findings):
         row += 1
         label = SEVERITY_LABELS.get(f.severity, f.severity)
-        values = (i + 1, label, f.sheet, f.cell, f.rule, f.message)
+        values = (i + 1, label, f.sheet, f.cell, f.title, f.message)
         fill = _fill_for(f.severity)
         for j, value in enumerate(values):
             cell = ws.cell(row=row, column=j + 1)

@@ -415,7 +415,7 @@ def write_annual_report(settings: Settings, year: int, *, last_year: int | None 
     report: Report = read_report(rollup, name=ROLLUP_NAME)
     findings = check_report(report, last_year=max(year, last_year or year))
     if not report.readable or has_errors(findings):
-        problems = "；".join(f"{f.where} [{f.rule}] {f.message}" for f in findings if f.is_error)[:500]
+        problems = "；".join(f"{f.where}【{f.title}】{f.message}" for f in findings if f.is_error)[:500]
         raise PublishError(f"全县汇总表 {rollup} 未通过复核（{problems}），不能据此发布年报。请重新运行 nianbao run 并报告维护人员。")
     county = coerce_text(report.fields.get("meta.agency")) or settings.county
     scope = rollup_scope(rollup)
