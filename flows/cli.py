@@ -8,8 +8,10 @@ read, 2 for wrong usage.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,14 +19,68 @@ from nianbao.flows.errors import CommandLineError, InputError
 from nianbao.schemas.form import DEFAULT_LEVEL, LEVELS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+DEMO_FOLDER = "nianbao-demo"
+
+
+_ARGPARSE_MESSAGES = (  # argparse's English, as Python 3.11 words it, and how a Chinese user reads it
+    (re.compile(r"the following arguments are required: (.+)"), "缺少必须给出的参数：{0}"),
+    (re.compile(r"argument (\S+): invalid choice: '?([^']*)'? \(choose from (.+)\)"), "参数 {0} 的值“{1}”无效，可选：{2}"),
+    (re.compile(r"argument (\S+): invalid (\w+) value: '?([^']*)'?"), "参数 {0} 的值“{2}”无效（应为{1}）"),
+    (re.compile(r"argument (\S+): expected one argument"), "参数 {0} 后面需要给出一个值"),
+    (re.compile(r"argument (\S+): expected at least one argument"), "参数 {0} 后面至少需要给出一个值"),
+    (re.compile(r"unrecognized arguments: (.+)"), "无法识别的参数：{0}"),
+    (re.compile(r"ambiguous option: (\S+) could match (.+)"), "参数 {0} 不明确，可能是：{1}"),
+    (re.compile(r"argument (\S+): not allowed with argument (\S+)"), "参数 {0} 不能与 {1} 同时使用"),
+)
+_TYPE_NAMES = {"int": "整数", "float": "数字"}
+
+
+def chinese_error(message: str) -> str:
+    """argparse's error message in Chinese (unknown ones are passed through)."""
+    for pattern, text in _ARGPARSE_MESSAGES:
+        m = pattern.fullmatch(message)
+        if m:
+            return text.format(*(_TYPE_NAMES.get(g, g) for g in m.groups()))
+    return message
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, prefix="用法：" if prefix is None else prefix)
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """argparse with its own words in Chinese: usage, headings, the help option and error messages."""
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("formatter_class", _Formatter)
+        kw["add_help"] = False
+        super().__init__(*args, **kw)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}：错误：{chinese_error(message)}（详见 {self.prog} -h）\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ChineseParser(
         prog="nianbao",
-        description="政府信息公开工作年度报告（2021 年格式）：生成模板、校验报表。",
+        description="政府信息公开工作年度报告（2021 年格式）：生成模板、校验报表、收件汇总。",
     )
-    sub = p.add_subparsers(dest="command", metavar="命令")
+    sub = p.add_subparsers(dest="command", metavar="命令", title="命令")
+
+    i = sub.add_parser("init", help="创建县政府办公室的工作区（nianbao.toml 和各文件夹）",
+                       description="在指定文件夹（默认当前文件夹）写入工作区设置 nianbao.toml，并创建收件、输出、台账文件夹和单位名单 "
+                                   "roster.csv（只有表头，请填写）。之后在该文件夹或其子文件夹中运行的命令都使用这些设置。")
+    i.add_argument("folder", nargs="?", default=".", metavar="文件夹", help="工作区文件夹（默认当前文件夹）")
+    i.add_argument("--county", required=True, metavar="NAME", help="本级政府名称，如 奉节县（写在汇总表封面和年度报告上）")
+    i.add_argument("--county-uscc", default="", metavar="CODE", help="本级政府的统一社会信用代码（可不填）")
+    i.add_argument("--year", type=int, metavar="Y", help="正在收集的报告年度，如 2024")
+    i.add_argument("--level", choices=LEVELS, default=DEFAULT_LEVEL, help=f"本级层级（默认{DEFAULT_LEVEL}）")
+    i.add_argument("--force", action="store_true", help="覆盖已有的 nianbao.toml")
 
     t = sub.add_parser("template", help="生成空白年报模板（.xlsx）", description="生成国家格式的年报 Excel 模板。")
     t.add_argument("-o", "--output", required=True, metavar="FILE.xlsx", help="输出文件")
@@ -91,14 +147,45 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--skip-baselines", action="store_true", help="不测三种基线")
     b.add_argument("--skip-prefect", action="store_true", help="不测 Prefect 流程本身（临时服务的启动和一次流程运行）")
 
-    d = sub.add_parser("demo", help="用巫山县示例数据演示完整流程", description="生成示例县的名单和各单位年报，放入收件夹，然后运行完整流程。")
-    folders(d)
+    d = sub.add_parser("demo", help="用巫山县示例数据演示完整流程（在单独的演示工作区中）",
+                       description="在单独的演示工作区（默认 ./nianbao-demo/）中生成示例县的名单和各单位年报，放入收件夹，"
+                                   "然后运行完整流程。演示数据不会进入您自己的工作区；看完后删除该文件夹即可。")
+    d.add_argument("folder", nargs="?", default=DEMO_FOLDER, metavar="文件夹", help=f"演示工作区（默认 ./{DEMO_FOLDER}/）")
     d.add_argument("--year", type=int, default=2024, metavar="Y", help="报告年度（默认 2024）")
     return p
 
 
+def _check_year(year: int) -> None:
+    """The years ``nianbao check`` accepts on a cover: from the 2021 format's first year to this year."""
+    from nianbao.schemas.form import FIRST_YEAR
+
+    this_year = dt.date.today().year
+    if not FIRST_YEAR <= year <= this_year:
+        raise CommandLineError(f"报告年度应为 {FIRST_YEAR} 至 {this_year} 年之间的四位年份：{year}")
+
+
+def cmd_init(args) -> int:
+    from nianbao.schemas.uscc import problem
+
+    from nianbao.flows.settings import CONFIG_NAME, init_workspace
+
+    if args.county_uscc and (why := problem(args.county_uscc)):
+        raise CommandLineError(f"统一社会信用代码“{args.county_uscc}”有误：{why}")
+    if args.year is not None:
+        _check_year(args.year)
+    settings = init_workspace(Path(args.folder), county=args.county, county_uscc=args.county_uscc.upper(),
+                              year=args.year, level=args.level, force=args.force)
+    folder = Path(args.folder)
+    print(f"已创建{settings.county}的工作区：{(folder / CONFIG_NAME).resolve()}")
+    print(f"  收件文件夹：{settings.inbound}")
+    print(f"  输出文件夹：{settings.outbound}")
+    print(f"  台账和原件归档：{settings.state}")
+    print(f"  单位名单：{settings.roster}（请填写：单位名称,统一社会信用代码；市级、省级单位可填层级）")
+    print(f"下一步：cd {folder} 后，把各单位的年报放入 inbound/，运行 nianbao run。")
+    return EXIT_OK
+
+
 def cmd_template(args) -> int:
-    from nianbao.schemas.form import FIRST_YEAR, LAST_YEAR
     from nianbao.schemas.uscc import problem
 
     from nianbao.flows.excel.template import write_template
@@ -110,8 +197,8 @@ def cmd_template(args) -> int:
         raise CommandLineError(f"文件已存在：{out}（如需覆盖请加 --force）")
     if args.uscc and (why := problem(args.uscc)):
         raise CommandLineError(f"统一社会信用代码“{args.uscc}”有误：{why}")
-    if args.year is not None and not FIRST_YEAR <= args.year <= LAST_YEAR:
-        raise CommandLineError(f"报告年度应为 {FIRST_YEAR} 年以后的四位年份：{args.year}")
+    if args.year is not None:
+        _check_year(args.year)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_template(out, year=args.year, agency=args.agency, uscc=args.uscc.upper())
     print(f"已生成年报模板：{out}")
@@ -121,6 +208,9 @@ def cmd_template(args) -> int:
 def cmd_check(args) -> int:
     from nianbao.flows.steps.checking import check_files, expand_paths
 
+    missing = [f for f in args.files if not os.path.exists(f)]
+    if missing:
+        raise CommandLineError("找不到文件：" + "、".join(missing))
     paths = expand_paths(args.files)
     if not paths:
         raise CommandLineError("没有找到要校验的 .xlsx 文件：" + "、".join(args.files))
@@ -158,13 +248,27 @@ def render_text(results) -> str:
     return "\n".join(lines)
 
 
-def _settings(args):
-    from nianbao.flows.settings import load
+def _settings(args, *, workspace: bool = True):
+    """The workspace's settings with the command's options over them; ``workspace``: the command needs one."""
+    from nianbao.flows.settings import load, require_workspace
 
-    return load().with_overrides(
+    settings = load().with_overrides(
         inbound=getattr(args, "inbound", None), outbound=getattr(args, "outbound", None),
         roster=getattr(args, "roster", None),
     )
+    if workspace:
+        require_workspace(settings)
+    return settings
+
+
+def _check_folders(settings) -> None:
+    """The folders and the roster a run reads must exist: a wrong path is an error, never a new empty folder."""
+    if not settings.inbound.is_dir():
+        raise CommandLineError(f"收件文件夹不存在：{settings.inbound}（请检查 nianbao.toml 或 --inbound）")
+    if not settings.outbound.parent.is_dir():
+        raise CommandLineError(f"输出文件夹的上级文件夹不存在：{settings.outbound.parent}（请检查 nianbao.toml 或 --outbound）")
+    if not settings.roster.is_file():
+        raise CommandLineError(f"单位名单文件不存在：{settings.roster}（请检查 nianbao.toml 或 --roster）")
 
 
 def _check_roster(settings) -> None:
@@ -172,7 +276,7 @@ def _check_roster(settings) -> None:
 
     roster = load_roster(settings.roster)  # a RosterError is a InputError: its message is shown
     if not roster.entries:
-        print(f"提示：没有找到单位名单 {settings.roster}，将按实际报送的单位汇总，无法列出未报送单位。", file=sys.stderr)
+        print(f"提示：单位名单 {settings.roster} 中还没有单位，将按实际报送的单位汇总，无法列出未报送单位。", file=sys.stderr)
 
 
 def _run_pipeline(settings, *, year=None, settle=None) -> dict:
@@ -211,6 +315,7 @@ def render_summary(summary: dict, settings) -> str:
 
 def cmd_run(args) -> int:
     settings = _settings(args)
+    _check_folders(settings)
     _check_roster(settings)
     if args.settle is not None and args.settle < 0:
         raise CommandLineError("--settle 不能为负数")
@@ -223,6 +328,7 @@ def cmd_serve(args) -> int:
     from nianbao.flows.serve import serve
 
     settings = _settings(args)
+    _check_folders(settings)
     _check_roster(settings)
     if args.interval < 10:
         raise CommandLineError("--interval 至少 10 秒")
@@ -246,7 +352,6 @@ def cmd_reprocess(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from nianbao.schemas.form import FIRST_YEAR, LAST_YEAR
     from nianbao.schemas.uscc import problem
 
     from nianbao.flows.steps.importing import default_output, import_report
@@ -254,8 +359,7 @@ def cmd_import(args) -> int:
     agency = args.agency.strip()
     if not agency:
         raise CommandLineError("--agency 单位名称不能为空")
-    if not FIRST_YEAR <= args.year <= LAST_YEAR:
-        raise CommandLineError(f"报告年度应为 {FIRST_YEAR} 年以后的四位年份：{args.year}")
+    _check_year(args.year)
     if args.uscc and (why := problem(args.uscc)):
         raise CommandLineError(f"统一社会信用代码“{args.uscc}”有误：{why}")
     out = Path(args.output) if args.output else default_output(agency, args.year)
@@ -280,7 +384,7 @@ def cmd_import(args) -> int:
 def cmd_publish(args) -> int:
     from nianbao.flows.outputs.annual_report import latest_year, write_annual_report
 
-    settings = _settings(args)
+    settings = _settings(args, workspace=args.outbound is None)
     year = args.year or latest_year(settings.outbound)
     if year is None:
         raise CommandLineError(f"{settings.outbound} 下没有任何年度的汇总表，请先运行 nianbao run，或用 --year 指定年度")
@@ -290,6 +394,8 @@ def cmd_publish(args) -> int:
     print(f"  Word：{result.docx}")
     if result.scope:
         print(f"  {result.scope}")
+    if result.left_out:
+        print(f"注意：名单上有 {result.left_out} 个单位的年报未计入汇总（未报送或未通过），年度报告的统计范围已写明。")
     print("第一部分的统计语句已根据汇总数字起草；标有【请填写】的部分请县政府办公室补充后发布。")
     return EXIT_OK
 
@@ -307,16 +413,19 @@ def cmd_bench(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from nianbao.flows.steps.demo import prepare_demo
+    from nianbao.flows.steps.demo import demo_workspace, prepare_demo
 
-    settings = _settings(args)
+    folder = Path(args.folder)
+    settings = demo_workspace(folder, args.year)
     print(prepare_demo(settings, args.year))
     summary = _run_pipeline(settings, year=args.year, settle=0)
     print(render_summary(summary, settings))
+    print(f"演示工作区：{folder.resolve()}（与您自己的工作区分开）。看完后删除即可：rm -rf {folder}")
     return EXIT_OK
 
 
 COMMANDS = {
+    "init": cmd_init,
     "template": cmd_template,
     "check": cmd_check,
     "run": cmd_run,

@@ -83,6 +83,13 @@ def prefect_harness():
         yield
 
 
+def make_workspace(settings) -> None:
+    """A nianbao.toml beside the fixture's folders (the default layout): the command finds them from there."""
+    from nianbao.flows.settings import CONFIG_NAME, config_text
+
+    (settings.state.parent / CONFIG_NAME).write_text(config_text(county=settings.county), encoding="utf-8")
+
+
 @pytest.fixture
 def settings(tmp_path):
     """A county's folders under tmp_path, with an empty inbound folder."""

@@ -78,8 +78,8 @@ def test_unreadable_files_get_one_line(tmp_path, capsys, content):
 
 
 def test_missing_file(capsys, tmp_path):
-    code, out, _ = run(capsys, "check", str(tmp_path / "none.xlsx"))
-    assert code == 1 and "文件不存在" in out
+    code, out, err = run(capsys, "check", str(tmp_path / "none.xlsx"))
+    assert code == 2 and "找不到文件" in err and out == "" and ".xlsx 再提交" not in err
 
 
 def test_usage_errors_exit_two(capsys, tmp_path):

@@ -227,7 +227,8 @@ def test_six_sections_in_the_official_order_and_self_contained(published):
     for external in ("http://", "https://", "<link", "src=", "@import", "url("):
         assert external not in page, external
     assert page.count("【请填写：") >= 6  # 一 (several parts), 五, 六
-    assert "本报告统计数据为全县2个单位政府信息公开工作年度报告的汇总（名单共3个单位）。" in page
+    assert "本报告统计数据为全县2个单位政府信息公开工作年度报告的汇总（名单共3个单位，其中1个单位的年报未报送或未通过，未计入）。" in page
+    assert result.left_out == 1
     assert result.html.stat().st_size and result.docx.stat().st_size
 
 

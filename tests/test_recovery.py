@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_workspace
+
 from nianbao.flows.cli import main
 from nianbao.flows.steps.intake import intake
 from nianbao.flows.store.ledger import Ledger
@@ -63,6 +65,7 @@ def test_reprocess_rechecks_an_archived_original(settings, monkeypatch):
     assert (settings.outbound / "2024" / "rollup.xlsx").exists()
     # by file name too, and a clear message when nothing matches
     assert "教委.xlsx" in reprocess(settings, "教委.xlsx")
+    make_workspace(settings)
     monkeypatch.chdir(settings.state.parent)
     assert main(["reprocess", "deadbeefdeadbeef"]) == 1
 
@@ -70,6 +73,7 @@ def test_reprocess_rechecks_an_archived_original(settings, monkeypatch):
 def test_cli_status(settings, monkeypatch, capsys):
     drop(settings, "教委.xlsx", EDU)
     intake(settings, settle_seconds=0)
+    make_workspace(settings)
     monkeypatch.chdir(settings.state.parent)
     assert main(["status", "--roster", str(settings.roster)]) == 0
     out = capsys.readouterr().out

@@ -378,6 +378,7 @@ class PublishResult:
     numbers: dict[str, float | None]
     warnings: list[Finding]
     scope: str
+    left_out: int = 0  # agencies of the roster whose report is not in the rollup (missing or rejected)
 
 
 def latest_year(outbound: Path) -> int | None:
@@ -387,21 +388,29 @@ def latest_year(outbound: Path) -> int | None:
 
 
 def rollup_scope(rollup: Path) -> str:
-    """A sentence on the agencies in the rollup, from its 报送情况 sheet ('' when it cannot be read)."""
+    """:func:`rollup_coverage`'s sentence."""
+    return rollup_coverage(rollup)[0]
+
+
+def rollup_coverage(rollup: Path) -> tuple[str, int]:
+    """(A sentence on the agencies in the rollup, how many of the roster's are not in it), from its 报送情况
+    sheet; ('', 0) when it cannot be read."""
     from nianbao.flows.excel.tables import read_rows
 
     try:
         rows = read_rows(rollup, sheet=STATUS_SHEET)
     except Exception:  # noqa: BLE001 - the scope is a courtesy; the numbers are what matters
-        return ""
+        return "", 0
     header = [str(h or "") for h in rows[0]] if rows else []
     if "是否计入汇总" not in header or "状态" not in header:
-        return ""
+        return "", 0
     inc, st = header.index("是否计入汇总"), header.index("状态")
     body = [list(r) + [None] * (len(header) - len(r)) for r in rows[1:] if r and any(v not in (None, "") for v in r)]
     included = sum(1 for r in body if r[inc] == "是")
     listed = sum(1 for r in body if NOT_LISTED not in str(r[st] or ""))
-    return f"本报告统计数据为全县{included}个单位政府信息公开工作年度报告的汇总（名单共{listed}个单位）。"
+    left_out = sum(1 for r in body if NOT_LISTED not in str(r[st] or "") and r[inc] != "是")
+    more = f"，其中{left_out}个单位的年报未报送或未通过，未计入" if left_out else ""
+    return f"本报告统计数据为全县{included}个单位政府信息公开工作年度报告的汇总（名单共{listed}个单位{more}）。", left_out
 
 
 def write_annual_report(settings: Settings, year: int, *, last_year: int | None = None) -> PublishResult:
@@ -418,12 +427,13 @@ def write_annual_report(settings: Settings, year: int, *, last_year: int | None 
         problems = "；".join(f"{f.where}【{f.title}】{f.message}" for f in findings if f.is_error)[:500]
         raise PublishError(f"全县汇总表 {rollup} 未通过复核（{problems}），不能据此发布年报。请重新运行 nianbao run 并报告维护人员。")
     county = coerce_text(report.fields.get("meta.agency")) or settings.county
-    scope = rollup_scope(rollup)
+    scope, left_out = rollup_coverage(rollup)
     draft = draft_report(county, year, report.numbers, scope)
     html_path, docx_path = outdir / HTML_NAME, outdir / DOCX_NAME
     with atomic_path(html_path) as tmp:
         tmp.write_text(render_html(draft), encoding="utf-8")
     with atomic_path(docx_path) as tmp:
         render_docx(draft, tmp)
-    return PublishResult(year, html_path, docx_path, dict(report.numbers), [f for f in findings if not f.is_error], scope)
+    return PublishResult(year, html_path, docx_path, dict(report.numbers), [f for f in findings if not f.is_error], scope,
+                         left_out)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from nianbao.flows.errors import InputError
 
 from nianbao.schemas.form import DEFAULT_LEVEL, LEVELS
+from nianbao.schemas.uscc import problem as uscc_problem
 from nianbao.schemas.report import Report
 from nianbao.schemas.values import coerce_text, normalise_text
 
@@ -136,13 +137,23 @@ def parse_rows(rows: list[list[object]], source: str) -> Roster:
     ui = header.index(USCC_COLUMN) if USCC_COLUMN in header else None
     fi = header.index(FORMER_COLUMN) if FORMER_COLUMN in header else None
     li = header.index(LEVEL_COLUMN) if LEVEL_COLUMN in header else None
-    entries, seen = [], set()
+    entries, names, codes = [], {}, {}
     for number, row in enumerate(rows[1:], start=2):
         name = str(row[ni]).strip() if ni < len(row) and row[ni] is not None else ""
-        if not name or name_key(name) in seen:
+        if not name:
             continue
-        seen.add(name_key(name))
-        uscc = str(row[ui]).strip().upper() if ui is not None and ui < len(row) and row[ui] is not None else ""
+        where = f"名单文件 {source} 第 {number} 行（{name}）"
+        if name_key(name) in names:
+            raise RosterError(f"{where}与第 {names[name_key(name)]} 行的单位名称重复")
+        names[name_key(name)] = number
+        uscc = coerce_text(row[ui]).upper() if ui is not None and ui < len(row) and row[ui] is not None else ""
+        if uscc:
+            if why := uscc_problem(uscc):
+                hint = "（像是被 Excel 改成了科学计数法，请把该列设为“文本”后重新输入）" if "E+" in uscc else ""
+                raise RosterError(f"{where}的统一社会信用代码“{uscc}”有误：{why}{hint}")
+            if uscc in codes:
+                raise RosterError(f"{where}的统一社会信用代码与第 {codes[uscc]} 行重复：{uscc}")
+            codes[uscc] = number
         former = split_former(row[fi]) if fi is not None and fi < len(row) and row[fi] is not None else ()
         level = normalise_text(row[li] or "") if li is not None and li < len(row) else ""
         level = level.removesuffix("级") or DEFAULT_LEVEL

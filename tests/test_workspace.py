@@ -1,0 +1,129 @@
+"""A county office's workspace, as the office uses it: the nianbao command in a subprocess, in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from nianbao.flows.settings import CONFIG_NAME, load
+from nianbao.flows.steps.demo import write_sample
+from nianbao.flows.store.roster import Entry, write_roster_csv
+from nianbao.flows.steps.sample import roster as sample_roster
+
+ENGLISH = ("usage:", "options:", "positional arguments", "the following arguments", "invalid choice", "error:",
+           "Traceback")
+
+
+def nianbao(*args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NIANBAO_", "PREFECT_"))}
+    env["PREFECT_HOME"] = os.environ["PREFECT_HOME"]  # the tests' own Prefect home (conftest)
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    done = subprocess.run([sys.executable, "-m", "nianbao", *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert not any(word in done.stdout + done.stderr for word in ENGLISH), done.stdout + done.stderr
+    return done
+
+
+def test_init_writes_the_settings_and_the_folders(tmp_path):
+    done = nianbao("init", "奉节", "--county", "奉节县", "--year", "2024", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ws = tmp_path / "奉节"
+    assert {p.name for p in ws.iterdir()} == {CONFIG_NAME, "inbound", "outbound", "var", "roster.csv"}
+    settings = load(environ={}, cwd=ws / "inbound")  # found from a subfolder, as git finds .git
+    assert (settings.county, settings.year, settings.time_zone, settings.level) == ("奉节县", 2024, "Asia/Shanghai", "县")
+    assert settings.inbound == ws / "inbound" and settings.config == ws / CONFIG_NAME
+    again = nianbao("init", "奉节", "--county", "奉节县", cwd=tmp_path)
+    assert again.returncode == 2 and "已存在" in again.stderr
+
+
+def test_without_a_workspace_nothing_is_created(tmp_path):
+    for command in (["run"], ["status"], ["reprocess", "abcdef12"]):
+        done = nianbao(*command, cwd=tmp_path)
+        assert done.returncode == 2 and "nianbao init" in done.stderr and CONFIG_NAME in done.stderr, command
+    assert list(tmp_path.iterdir()) == []  # no var/, no inbound/, nothing
+
+
+def test_wrong_paths_are_errors(tmp_path):
+    assert nianbao("init", "ws", "--county", "奉节县", cwd=tmp_path).returncode == 0
+    ws = tmp_path / "ws"
+    done = nianbao("run", "--inbound", tmp_path / "no" / "such", cwd=ws)
+    assert done.returncode == 2 and "收件文件夹不存在" in done.stderr and "no/such" in done.stderr
+    done = nianbao("run", "--roster", ws / "名单.csv", cwd=ws)
+    assert done.returncode == 2 and "单位名单文件不存在" in done.stderr and "名单.csv" in done.stderr
+    done = nianbao("run", "--outbound", tmp_path / "gone" / "out", cwd=ws)
+    assert done.returncode == 2 and "输出文件夹的上级文件夹不存在" in done.stderr
+    assert not (tmp_path / "gone").exists() and not (tmp_path / "no").exists()
+
+
+def test_a_county_office_runs_its_own_county(tmp_path):
+    assert nianbao("init", "ws", "--county", "奉节县", "--year", "2024", cwd=tmp_path).returncode == 0
+    ws = tmp_path / "ws"
+    entries = [Entry(a.name.replace("巫山县", "奉节县"), a.uscc) for a in sample_roster()[:3]]
+    (ws / "roster.csv").write_bytes(write_roster_csv(entries))
+    write_sample(ws / "inbound", 2024)  # the sample county's reports: not on 奉节县's roster, still summed apart
+    done = nianbao("run", "--settle", "0", cwd=ws / "inbound")  # from a subfolder of the workspace
+    assert done.returncode == 0, done.stderr
+    cover = openpyxl.load_workbook(ws / "outbound" / "2024" / "rollup.xlsx", read_only=True)["封面"]
+    assert "奉节县" in [c for row in cover.iter_rows(values_only=True) for c in row if c]
+    assert "奉节县" in (ws / "outbound" / "2024" / "index.html").read_text(encoding="utf-8")
+    assert not (ws / "inbound" / "var").exists() and not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["check"], "缺少必须给出的参数"),
+    (["frobnicate"], "无效"),
+    (["template", "-o", "t.xlsx", "--year", "二〇二四"], "应为整数"),
+    (["template", "-o", "t.xlsx", "--year", "2099"], "报告年度应为 2021 至"),
+    (["check", "没有这个文件.xlsx"], "找不到文件：没有这个文件.xlsx"),
+    (["run", "--bogus"], "无法识别的参数"),
+])
+def test_the_command_line_speaks_chinese(tmp_path, args, words):
+    done = nianbao(*args, cwd=tmp_path)
+    assert done.returncode == 2 and words in done.stderr, done.stderr
+
+
+def test_help_is_chinese(tmp_path):
+    done = nianbao("-h", cwd=tmp_path)
+    assert done.returncode == 0 and "用法：" in done.stdout and "选项" in done.stdout and "命令" in done.stdout
+    assert "init" in done.stdout and "显示本帮助并退出" in done.stdout
+
+
+@pytest.mark.parametrize("cell, words", [
+    ("1.15002E+17", "科学计数法"),
+    ("11500237MB1234567X", "校验位"),
+])
+def test_roster_errors_name_the_row(tmp_path, cell, words):
+    assert nianbao("init", "ws", "--county", "奉节县", cwd=tmp_path).returncode == 0
+    (tmp_path / "ws" / "roster.csv").write_text(f"单位名称,统一社会信用代码\n奉节县教育委员会,\n奉节县公安局,{cell}\n",
+                                                 encoding="utf-8")
+    done = nianbao("run", cwd=tmp_path / "ws")
+    assert done.returncode == 1 and "第 3 行（奉节县公安局）" in done.stderr and words in done.stderr, done.stderr
+
+
+def test_roster_duplicates_name_both_rows(tmp_path):
+    assert nianbao("init", "ws", "--county", "奉节县", cwd=tmp_path).returncode == 0
+    (tmp_path / "ws" / "roster.csv").write_text("单位名称,统一社会信用代码\n奉节县公安局,\n奉节县教育委员会,\n奉节县公安局,\n",
+                                                 encoding="utf-8")
+    done = nianbao("run", cwd=tmp_path / "ws")
+    assert done.returncode == 1 and "第 4 行（奉节县公安局）与第 2 行的单位名称重复" in done.stderr
+
+
+def test_the_demo_stays_in_its_own_workspace(tmp_path):
+    done = nianbao("demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    demo = tmp_path / "nianbao-demo"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nianbao-demo"]
+    assert (demo / CONFIG_NAME).exists() and (demo / "outbound" / "2024" / "index.html").exists()
+    assert "rm -rf nianbao-demo" in done.stdout
+    published = nianbao("publish", cwd=demo)
+    assert published.returncode == 0, published.stderr
+    assert "名单上有 9 个单位的年报未计入汇总" in published.stdout  # 4 missing, 5 with mistakes
+    # an office's own workspace is never turned into a demo
+    assert nianbao("init", "office", "--county", "奉节县", cwd=tmp_path).returncode == 0
+    refused = nianbao("demo", "office", cwd=tmp_path)
+    assert refused.returncode == 1 and "不是演示工作区" in refused.stderr
