@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from nianbao.flows.errors import CommandLineError, InputError
+from nianbao.flows.interrupt import EXIT_INTERRUPTED, interruptible
 from nianbao.schemas.form import DEFAULT_LEVEL, LEVELS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -289,7 +290,29 @@ def _run_pipeline(settings, *, year=None, settle=None) -> dict:
     extra = {"year": year}
     if settle is not None:
         extra["settle_seconds"] = settle
-    return nianbao_run(**flow_parameters(settings, **extra))
+    server = _temporary_server(settings)
+    try:
+        return nianbao_run(**flow_parameters(settings, **extra))
+    finally:
+        server.stop()
+
+
+def _temporary_server(settings):
+    """Prefect's temporary API server, started here with its output in ``var/prefect-temp-server.log``
+    (a Ctrl-C reaches it too, and it would print English); the flow then uses it."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    settings.state.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    try:
+        with open(settings.state / "prefect-temp-server.log", "ab") as log:
+            os.dup2(log.fileno(), 2)
+            server = SubprocessASGIServer()
+            server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")))
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return server
 
 
 def render_summary(summary: dict, settings) -> str:
@@ -445,6 +468,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "serve":  # stopping a service is its normal end: exit 0, within 5 s
+        stop = interruptible(4.0, message="正在停止……", code=EXIT_OK)
+    else:
+        stop = interruptible()
+    with stop as interrupt:
+        return _run_command(args, interrupt)
+
+
+def _run_command(args, interrupt: dict) -> int:
     try:
         return COMMANDS[args.command](args)
     except CommandLineError as exc:
@@ -454,8 +486,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nianbao {args.command}：{exc}", file=sys.stderr)
         return EXIT_FINDINGS
     except KeyboardInterrupt:
-        print("已中断。", file=sys.stderr)
-        return 130
+        if not interrupt["interrupted"]:  # raised by something else than our handler
+            print("已中断。", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the output went to `head` or a closed pager: nothing to say
         sys.stderr.close()
         return EXIT_OK

@@ -6,6 +6,7 @@ Prefect reads its settings from the environment once, at import.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from nianbao.flows.store.roster import load_roster
 from nianbao.flows.settings import Settings
 
 FLOW_NAME = "nianbao-run"
+PASSES_LOG = "passes.log"  # one line a pass of nianbao serve, under the state folder
 DEPLOYMENT_NAME = "inbound-poll"
 
 
@@ -107,16 +109,28 @@ def nianbao_run(
     settle_seconds: float = 5.0,
     with_reports: bool = True,
     progress: bool = True,
+    announce: bool = False,
 ) -> dict:
     """One intake pass over the inbound folder, then the outputs of every year touched (or of ``year``).
 
     ``progress``: long runs show counts and the time left on stderr (see :mod:`nianbao.flows.progress`).
+    ``announce``: add one line for the pass to ``state/passes.log`` (``nianbao serve`` prints them).
     """
     settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb)
     summary = _summarise_intake(intake_task(settings, settle_seconds, year, progress))
     for y in years_task(settings, year):
         summary.years.append(publish_task(settings, y, with_reports, progress))
+    if announce:
+        with open(Path(state) / PASSES_LOG, "a", encoding="utf-8") as log:
+            log.write(pass_line(summary) + "\n")
     return summary.__dict__
+
+
+def pass_line(summary: RunSummary, now: dt.datetime | None = None) -> str:
+    """``2026-11-30 22:10:05 新收 3 份：通过 2，未通过 1；重复 0 份``: one line per pass of ``nianbao serve``."""
+    stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+    line = f"{stamp} 新收 {summary.new} 份：通过 {summary.accepted}，未通过 {summary.rejected}；重复 {summary.duplicates} 份"
+    return line + (f"；仍在写入 {len(summary.waiting)} 份" if summary.waiting else "")
 
 
 def flow_parameters(settings: Settings, **extra) -> dict:

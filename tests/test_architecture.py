@@ -24,7 +24,7 @@ LAYERS = [
     {"nianbao.flows.outputs", "nianbao.flows.documents"},  # rollup, pages, validation reports; reading published reports
     {"nianbao.flows.store"},  # ledger, archive moves, locks, atomic files, the roster
     {"nianbao.flows.excel"},  # workbooks: the only openpyxl
-    {"nianbao.flows.settings", "nianbao.flows.errors", "nianbao.flows.progress"},  # base
+    {"nianbao.flows.settings", "nianbao.flows.errors", "nianbao.flows.progress", "nianbao.flows.interrupt"},  # base
     {"nianbao.schemas"},  # what a valid report is
 ]
 

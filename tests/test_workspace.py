@@ -127,3 +127,33 @@ def test_the_demo_stays_in_its_own_workspace(tmp_path):
     assert nianbao("init", "office", "--county", "奉节县", cwd=tmp_path).returncode == 0
     refused = nianbao("demo", "office", cwd=tmp_path)
     assert refused.returncode == 1 and "不是演示工作区" in refused.stderr
+
+
+def test_ctrl_c_stops_at_once_and_loses_nothing(tmp_path):
+    import signal
+    import sqlite3
+    import time
+
+    assert nianbao("init", "ws", "--county", "巫山县", "--year", "2024", cwd=tmp_path).returncode == 0
+    ws = tmp_path / "ws"
+    (ws / "roster.csv").write_bytes(write_roster_csv([Entry(a.name, a.uscc) for a in sample_roster()]))
+    names = {p.name for p in write_sample(ws / "inbound", 2024)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NIANBAO_", "PREFECT_"))}
+    env["PREFECT_HOME"] = os.environ["PREFECT_HOME"]
+    proc = subprocess.Popen([sys.executable, "-m", "nianbao", "run", "--settle", "0"], cwd=ws, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(8)  # Prefect's temporary server is starting, or the intake has begun
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the whole process group
+    sent = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 3, err
+    assert proc.returncode == 130 and err.strip().endswith("已中断。"), err
+    assert not any(word in out + err for word in (*ENGLISH, "Error", "内部错误")), err
+    # nothing lost: a second run finds every file, each recorded once
+    done = nianbao("run", "--settle", "0", cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert list((ws / "inbound").iterdir()) == []
+    db = sqlite3.connect(ws / "var" / "ledger.sqlite3")
+    recorded = [r[0] for r in db.execute("SELECT file_name FROM submissions")]
+    db.close()
+    assert sorted(recorded) == sorted(names)
