@@ -285,34 +285,17 @@ def _run_pipeline(settings, *, year=None, settle=None) -> dict:
 
     configure_prefect(settings)
     print("正在启动本地 Prefect 并处理收件夹……", file=sys.stderr, flush=True)
-    from nianbao.flows.pipeline import flow_parameters, nianbao_run
+    from nianbao.flows.pipeline import flow_parameters, nianbao_run, temporary_server
 
     extra = {"year": year}
     if settle is not None:
         extra["settle_seconds"] = settle
-    server = _temporary_server(settings)
+    server = temporary_server(settings)
     try:
         return nianbao_run(**flow_parameters(settings, **extra))
     finally:
         server.stop()
 
-
-def _temporary_server(settings):
-    """Prefect's temporary API server, started here with its output in ``var/prefect-temp-server.log``
-    (a Ctrl-C reaches it too, and it would print English); the flow then uses it."""
-    from prefect.server.api.server import SubprocessASGIServer
-
-    settings.state.mkdir(parents=True, exist_ok=True)
-    saved = os.dup(2)
-    try:
-        with open(settings.state / "prefect-temp-server.log", "ab") as log:
-            os.dup2(log.fileno(), 2)
-            server = SubprocessASGIServer()
-            server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")))
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    return server
 
 
 def render_summary(summary: dict, settings) -> str:

@@ -7,6 +7,7 @@ Prefect reads its settings from the environment once, at import.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,3 +145,21 @@ def flow_parameters(settings: Settings, **extra) -> dict:
         "max_file_mb": settings.max_file_mb,
         **extra,
     }
+
+
+def temporary_server(settings: Settings):
+    """Prefect's temporary API server, started here with its output in ``var/prefect-temp-server.log``
+    (a Ctrl-C reaches it too, and it would print English); the flow then uses it."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    settings.state.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    try:
+        with open(settings.state / "prefect-temp-server.log", "ab") as log:
+            os.dup2(log.fileno(), 2)
+            server = SubprocessASGIServer()
+            server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")))
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return server

@@ -123,7 +123,7 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
     fb = openpyxl.load_workbook(feedback[CIVIL.name])
     assert fb.sheetnames[0] == "问题清单"
     cell = fb["表二"]["B4"]
-    assert "R2.3" in cell.comment.text and cell.fill.fgColor.rgb.endswith("FFD966")
+    assert "【县级单位制发规章】" in cell.comment.text and cell.fill.fgColor.rgb.endswith("FFD966")
     assert fb["表二"]["B5"].comment is None
     assert openpyxl.load_workbook(feedback[FINANCE.name]).sheetnames == ["问题清单"]
     assert EDU.name not in feedback
@@ -134,9 +134,19 @@ def test_the_whole_pipeline(county, prefect_harness, capsys):
         assert name in html
     assert (out / "reports" / "index.html").exists()
     links = re.findall(r'href="([^"]+)"', html)
-    assert sum("reports/validations/" in link for link in links) == 6
+    assert "reports/校验报告.html" in links  # the review report; GX's pages are its technical appendix
     for link in links:  # every link of the page leads to a file that exists
         assert (out / urllib.parse.unquote(link)).is_file(), link
+
+    # the review report counts a rejected agency where it breaks a rule, and shows completeness as progress
+    review = (out / "reports" / "校验报告.html").read_text(encoding="utf-8")
+    r41 = review.split('data-key="R4.1"', 1)[1].split("</article>", 1)[0]  # the agencies' R4.1 (表四总计)
+    assert "未满足" in r41 and "其中 <span class=\"nowrap\">1 个</span>的报告未通过" in r41
+    assert re.search(rf'<a href="\.\./feedback/[^"]+"[^>]*>{PARK.name}</a><span class="tag rejected">未通过</span>', r41)
+    assert re.search(r"报送进度 <span[^>]*>5/6</span>", review) and f"尚未报送（1 个）：{AUDIT.name}" in review
+    assert f"报送了文件但无法读取（不参加下面的比较）：{FINANCE.name}" in review
+    for page in (out / "reports").rglob("*.html"):  # offline: nothing loaded from outside
+        assert not re.search(r"""(?:src|href)=["']https?://|url\(['"]?https?://""", page.read_text(encoding="utf-8")), page
 
     # a run with nothing new changes nothing and counts nothing twice
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in county.outbound.rglob("*") if p.is_file()}

@@ -13,16 +13,18 @@ from pathlib import Path
 
 from nianbao.schemas.checks import check_report
 from nianbao.schemas.form import FIRST_YEAR, FORM
+from nianbao.schemas.report import Report
 
 from nianbao.flows.excel.reader import read_report
 from nianbao.flows.excel.tables import write_rollup
 from nianbao.flows.outputs.pages import index_html
 from nianbao.flows.outputs.rollup import (
-    AGENCIES_CSV, FINDING_COLUMNS, FINGERPRINT_FILE, STATUS_COLUMNS, TOTALS_FILE, AgencyStatus, YearResult,
-    agencies_frame, finding_rows, per_agency_sheet, saved_totals, status_rows, status_sheet, agency_statuses,
-    fingerprint, sum_matrix, write_agencies_csv,
+    AGENCIES_CSV, FINDING_COLUMNS, FINGERPRINT_FILE, STATUS_COLUMNS, STATUS_LABELS, TOTALS_FILE, AgencyStatus,
+    YearResult, agencies_frame, finding_rows, per_agency_sheet, saved_totals, status_rows, status_sheet,
+    agency_statuses, fingerprint, sum_matrix, write_agencies_csv,
 )
 from nianbao.flows.settings import Settings
+from nianbao.flows.steps.history import History
 from nianbao.flows.steps.intake import safe_name
 from nianbao.flows.steps.parallel import feedback_job, run_jobs
 from nianbao.flows.store.files import atomic_path, csv_bytes, write_atomic
@@ -49,6 +51,73 @@ def _write_feedback(outdir: Path, statuses: list[AgencyStatus], progress=None) -
         jobs.append((str(target), c.archived_path, c.numbers is not None, list(c.findings), title))
     run_jobs(feedback_job, jobs, progress=progress)
     return written
+
+
+def _last_year(ledger: Ledger, roster: Roster, readable: list[AgencyStatus], year: int, *, totals: bool):
+    """Each agency's numbers of last year (its current accepted report, as the cross-year checks take it)
+    and, when ``totals``, last year's county totals summed from the ledger (None when last year has no
+    accepted report)."""
+    history = History(ledger, roster)
+    previous = {}
+    for s in readable:
+        probe = Report.from_numbers({}, {"meta.year": year, "meta.agency": s.agency, "meta.uscc": s.uscc})
+        before = history.previous(probe)
+        if before is not None:
+            previous[s.agency] = {code: float(v) for code, v in before.numbers.items() if v is not None}
+    if not totals:
+        return previous, None
+    last = [s for s in agency_statuses(ledger.submissions(year - 1, numbers=False), roster) if s.in_rollup]
+    matrix = ledger.numbers_matrix([s.current.id for s in last], list(FORM.numeric_codes))
+    return previous, (sum_matrix(matrix) if last else None)
+
+
+def _numbers_with_gaps(ledger: Ledger, year: int, readable: list[AgencyStatus]):
+    """The current submissions' numbers, a cell that could not be read left empty (NaN).
+
+    Not :meth:`Ledger.numbers_matrix`, which reads such a cell as 0: the rules would then see an
+    imbalance that is only the unreadable cell (already reported as such) over again.
+    """
+    import pandas as pd
+
+    codes = list(FORM.numeric_codes)
+    wanted = {s.current.id for s in readable}
+    numbers = {sub.id: sub.numbers or {} for sub in ledger.submissions(year) if sub.id in wanted}
+    frame = pd.DataFrame.from_records([numbers[s.current.id] for s in readable], columns=codes)
+    return frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64").reshape(len(readable), len(codes))
+
+
+def _saved_last_totals(outbound: Path, year: int) -> dict[str, float] | None:
+    """Last year's county totals as its run saved them (``outbound/Y-1/.totals.json``), or None."""
+    try:
+        saved = json.loads((outbound / str(year - 1) / TOTALS_FILE).read_text(encoding="utf-8"))
+        return {code: float(v) for code, v in saved["totals"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_reports(settings: Settings, year: int, roster: Roster, statuses: list[AgencyStatus],
+                   totals: dict[str, float], feedback: dict[str, Path], result: YearResult) -> None:
+    """The validation report of every current submission that could be read, accepted or rejected."""
+    from nianbao.flows.outputs.validation import progress_of, write_validation_reports  # GX: imported only when used
+
+    readable = [s for s in statuses if s.on_roster and s.current is not None and s.current.numbers is not None]
+    saved = _saved_last_totals(settings.outbound, year)
+    with Ledger(settings.ledger) as ledger:
+        matrix = _numbers_with_gaps(ledger, year, readable)
+        previous, last_totals = _last_year(ledger, roster, readable, year, totals=saved is None)
+    frame = agencies_frame(readable, matrix).assign(
+        状态=[STATUS_LABELS[s.status] for s in readable],  # the validation's column names
+        层级=[roster.level_of(s.agency, s.uscc) for s in readable],
+    )
+    reports = write_validation_reports(
+        year=year, agencies=frame, rollup=totals, roster=[s.agency for s in statuses if s.on_roster],
+        out_dir=settings.outbound / str(year) / "reports", previous=previous,
+        last_totals=saved if saved is not None else last_totals, feedback=feedback, progress=progress_of(statuses),
+        county=settings.county,
+    )
+    result.reports_index = reports.index_html
+    result.expectation_failures = [x for r in reports.reports for x in r.failures]
+    result.report_pages = reports.pages
 
 
 def write_year_outputs(
@@ -82,13 +151,17 @@ def write_year_outputs(
     if unchanged:
         return result
 
-    fields = {
+    fields = {  # the county's cover and text: what is known, nothing left to fill in (no 填报人 or phone: left out)
         "meta.agency": settings.county,
-        "meta.uscc": settings.county_uscc,
+        **({"meta.uscc": settings.county_uscc} if settings.county_uscc else {}),
         "meta.year": year,
-        "text.overview": f"{settings.county}{year}年度政府信息公开工作年度报告汇总数据。汇总范围：{len(included)}个单位"
+        "text.overview": f"本表汇总{settings.county}{len(included)}个单位{year}年度政府信息公开工作年度报告的数据"
                          f"（名单共{sum(1 for s in statuses if s.on_roster)}个单位，详见“报送情况”工作表）。",
-        "text.problems": "（由县政府办公室根据各单位报告填写）",
+        "text.problems": "本表为各单位年度报告的数据汇总；各单位存在的主要问题及改进情况，见其年度报告。",
+        "text.other": "各单位报送情况详见“报送情况”工作表：名单中{}个单位的年报已通过，计入汇总；"
+                      "{}个未通过、{}个未报送，未计入汇总。".format(len(included),
+                                          sum(1 for s in statuses if s.on_roster and s.current and not s.in_rollup),
+                                          sum(1 for s in statuses if s.on_roster and s.current is None)),
     }
     rollup_path = outdir / "rollup.xlsx"
     with atomic_path(rollup_path) as tmp:
@@ -103,13 +176,7 @@ def write_year_outputs(
     write_atomic(outdir / "findings.csv", csv_bytes(FINDING_COLUMNS, finding_rows(statuses)))
     feedback = _write_feedback(outdir, statuses, progress)
     if with_reports:
-        from nianbao.flows.outputs.validation import write_validation_reports  # GX: imported only when used
-
-        reports = write_validation_reports(year=year, agencies=agencies_frame(included, matrix), rollup=totals,
-                                  roster=[s.agency for s in statuses if s.on_roster], out_dir=outdir / "reports")
-        result.reports_index = reports.index_html
-        result.expectation_failures = [f"{r.suite}：{x}" for r in reports.reports for x in r.failures]
-        result.report_pages = reports.pages
+        _write_reports(settings, year, roster, statuses, totals, feedback, result)
     write_atomic(outdir / "index.html", index_html(result, settings, feedback).encode("utf-8"))
     write_atomic(outdir / TOTALS_FILE, json.dumps({"fingerprint": stamp, "totals": totals}).encode())
     write_atomic(stamp_file, stamp.encode())
