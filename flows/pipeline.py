@@ -20,7 +20,7 @@ from nianbao.flows.store.locking import run_lock
 from nianbao.flows.progress import Progress
 from nianbao.flows.steps.year import write_year_outputs
 from nianbao.flows.store.roster import load_roster
-from nianbao.flows.settings import Settings
+from nianbao.flows.settings import DEFAULT_TIME_ZONE, Settings
 
 FLOW_NAME = "nianbao-run"
 PASSES_LOG = "passes.log"  # one line a pass of nianbao serve, under the state folder
@@ -39,8 +39,9 @@ class RunSummary:
 
 
 def settings_from(inbound: str, outbound: str, state: str, roster: str, county: str, county_uscc: str,
-                  max_file_mb: int) -> Settings:
-    return Settings(Path(inbound), Path(outbound), Path(state), Path(roster), county, county_uscc, max_file_mb)
+                  max_file_mb: int, time_zone: str = DEFAULT_TIME_ZONE) -> Settings:
+    return Settings(Path(inbound), Path(outbound), Path(state), Path(roster), county, county_uscc, max_file_mb,
+                    time_zone=time_zone)
 
 
 def _summarise_intake(result) -> RunSummary:
@@ -106,6 +107,7 @@ def nianbao_run(
     county: str = "巫山县",
     county_uscc: str = "",
     max_file_mb: int = 20,
+    time_zone: str = DEFAULT_TIME_ZONE,
     year: int | None = None,
     settle_seconds: float = 5.0,
     with_reports: bool = True,
@@ -117,7 +119,7 @@ def nianbao_run(
     ``progress``: long runs show counts and the time left on stderr (see :mod:`nianbao.flows.progress`).
     ``announce``: add one line for the pass to ``state/passes.log`` (``nianbao serve`` prints them).
     """
-    settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb)
+    settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb, time_zone)
     summary = _summarise_intake(intake_task(settings, settle_seconds, year, progress))
     for y in years_task(settings, year):
         summary.years.append(publish_task(settings, y, with_reports, progress))
@@ -143,6 +145,7 @@ def flow_parameters(settings: Settings, **extra) -> dict:
         "county": settings.county,
         "county_uscc": settings.county_uscc,
         "max_file_mb": settings.max_file_mb,
+        "time_zone": settings.time_zone,
         **extra,
     }
 

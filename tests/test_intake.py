@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import random
 from pathlib import Path
@@ -177,3 +178,20 @@ def test_roster_levels(tmp_path, level, ok):
     else:
         with pytest.raises(RosterError, match=f"第 3 行（某单位）的“层级”为“{level}”"):
             load_roster(path)
+
+
+def test_the_latest_received_wins_whatever_the_clocks_time_zone(settings):
+    """An office runs nianbao from a UTC service and from a China-time shell: order is the ledger's sequence."""
+    china = dt.timezone(dt.timedelta(hours=8))
+    first, _ = drop(settings, "first.xlsx", A, seed=1)
+    intake(settings, settle_seconds=0, clock=lambda: dt.datetime(2024, 3, 1, 10, 0, tzinfo=china))  # 02:00 UTC
+    second, numbers = drop(settings, "second.xlsx", A, seed=2)
+    intake(settings, settle_seconds=0, clock=lambda: dt.datetime(2024, 3, 1, 3, 0, tzinfo=dt.timezone.utc))
+    year = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
+    (edu,) = [s for s in year.statuses if s.agency == A.name]
+    assert edu.current.file_name == "second.xlsx"
+    assert year.totals["requests.new.total"] == numbers["requests.new.total"]
+    with Ledger(settings.ledger) as ledger:
+        stored = [s.received_at for s in ledger.submissions()]
+    assert stored == ["2024-03-01T02:00:00.000000+00:00", "2024-03-01T03:00:00.000000+00:00"]  # UTC
+    assert edu.current.received_in("Asia/Shanghai") == "2024-03-01 11:00:00"

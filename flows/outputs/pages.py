@@ -11,6 +11,7 @@ The page works from disk with no network: no script, no outside address.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 import os
 from collections import Counter
 from pathlib import Path
@@ -32,7 +33,7 @@ def _href(target: Path, base: Path) -> str:
     return os.path.relpath(target, base).replace(os.sep, "/")
 
 
-def _rows(statuses: list[AgencyStatus], feedback: dict[str, Path], base: Path) -> list[dict]:
+def _rows(statuses: list[AgencyStatus], feedback: dict[str, Path], base: Path, time_zone: str) -> list[dict]:
     rows = []
     for s in statuses:
         c = s.current
@@ -43,7 +44,7 @@ def _rows(statuses: list[AgencyStatus], feedback: dict[str, Path], base: Path) -
             "uscc": s.uscc,
             "label": STATUS_LABELS[s.status],
             "file": c.file_name if c else "",
-            "received": c.received_shown if c else "",
+            "received": c.received_in(time_zone) if c else "",
             "errors": c.errors if c else "",
             "warnings": c.warnings if c else "",
             "feedback": _href(fb, base) if fb else "",
@@ -75,7 +76,7 @@ def index_html(result: YearResult, settings: Settings, feedback: dict[str, Path]
     unlisted = [s for s in result.statuses if not s.on_roster]
     count = {k: sum(1 for s in listed if s.status == k) for k in (ACCEPTED, REJECTED, MISSING)}
     reports_dir = result.reports_index.parent if result.reports_index else None
-    when = updated if updated is not None and updated.tzinfo else (updated or dt.datetime.now()).astimezone()
+    when = (updated or dt.datetime.now(dt.timezone.utc)).astimezone(ZoneInfo(settings.time_zone))
     return render(
         TEMPLATE,
         county=settings.county,
@@ -100,7 +101,7 @@ def index_html(result: YearResult, settings: Settings, feedback: dict[str, Path]
         },
         rollup_findings=[{"where": f.where, "rule": f.rule, "message": f.message} for f in result.rollup_findings],
         expectation_failures=list(result.expectation_failures),
-        listed=_rows(listed, feedback, base),
-        unlisted=_rows(unlisted, feedback, base),
+        listed=_rows(listed, feedback, base, settings.time_zone),
+        unlisted=_rows(unlisted, feedback, base, settings.time_zone),
         roster=str(settings.roster),
     )

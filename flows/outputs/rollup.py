@@ -88,7 +88,7 @@ def agency_statuses(submissions: list[Submission], roster: Roster) -> list[Agenc
         groups.setdefault(key, []).append(sub)
     out = []
     for key, (name, uscc, on_roster) in listed.items():
-        history = sorted(groups.get(key, []), key=lambda s: (s.received_at, s.id))
+        history = sorted(groups.get(key, []), key=lambda s: s.id)  # the ledger's sequence, not clock times
         accepted = [s for s in history if s.accepted]
         current = accepted[-1] if accepted else (history[-1] if history else None)
         status = MISSING if current is None else (ACCEPTED if current.accepted else REJECTED)
@@ -188,13 +188,13 @@ def write_agencies_csv(path: Path, included: list[AgencyStatus], matrix) -> None
                             + [int(v) if whole and v.is_integer() else v for v, whole in zip(values.tolist(), integer)])
 
 
-def status_sheet(statuses: list[AgencyStatus]):
+def status_sheet(statuses: list[AgencyStatus], time_zone: str):
     header = ["单位名称", "统一社会信用代码", "状态", "是否计入汇总", "文件", "收到时间", "错误数", "警告数"]
     rows = []
     for s in statuses:
         c = s.current
         rows.append([s.agency, s.uscc, s.label, "是" if s.in_rollup else "否", c.file_name if c else "",
-                     c.received_shown if c else "", c.errors if c else "", c.warnings if c else ""])
+                     c.received_in(time_zone) if c else "", c.errors if c else "", c.warnings if c else ""])
     return ("报送情况", header, rows)
 
 

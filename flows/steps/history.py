@@ -42,7 +42,7 @@ def _identity(agency: str, uscc: str, roster: Roster) -> tuple[str, str]:
 
 def _current_accepted(subs: list[Submission]) -> Submission | None:
     accepted = [s for s in subs if s.accepted and s.numbers is not None]
-    return max(accepted, key=lambda s: (s.received_at, s.id)) if accepted else None
+    return max(accepted, key=lambda s: s.id) if accepted else None  # the ledger's sequence: the latest received
 
 
 def _as_report(subs: list[Submission], year: int) -> Report:
@@ -112,7 +112,7 @@ class History:
         else:
             found = {s.id: s for s in by_uscc.get(uscc.strip().upper(), []) if uscc}
             found.update({s.id: s for s in by_name.get(name_key(agency), []) if agency})
-            same = sorted(found.values(), key=lambda s: (s.received_at, s.id))
+            same = sorted(found.values(), key=lambda s: s.id)
         # one group per agency of last year (several when agencies merged into this one)
         current = [_current_accepted(g) for g in _agencies(same)]
         if not current or any(c is None for c in current):

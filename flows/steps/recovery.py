@@ -46,13 +46,13 @@ def status_text(settings: Settings, year: int | None = None) -> str:
                      + "，".join(f"{STATUS_LABELS[k]} {v}" for k, v in counts.items()))
         for s in statuses:
             c = s.current
-            detail = f"{c.file_name}  {c.received_shown}  错误 {c.errors} 警告 {c.warnings}" if c else ""
+            detail = f"{c.file_name}  {c.received_in(settings.time_zone)}  错误 {c.errors} 警告 {c.warnings}" if c else ""
             lines.append(f"  {s.label}  {s.agency}  {detail}".rstrip())
     lines.append("")
     lines.append(f"最近收到的 {len(recent)} 份文件（共 {duplicates} 份重复文件未计数）：")
     for sub in reversed(recent):
         verdict = "通过" if sub.accepted else "未通过"
-        lines.append(f"  {sub.received_shown}  {verdict}  {sub.year or '年度不明'}  "
+        lines.append(f"  {sub.received_in(settings.time_zone)}  {verdict}  {sub.year or '年度不明'}  "
                      f"{sub.agency or '（无法识别单位）'}  {sub.file_name}  sha256:{sub.sha256[:12]}")
     if pending:
         lines.append(f"注意：有 {len(pending)} 个文件的归档未完成（上次运行被中断），下次运行会自动补完。")

@@ -166,7 +166,7 @@ def write_year_outputs(
     rollup_path = outdir / "rollup.xlsx"
     with atomic_path(rollup_path) as tmp:
         write_rollup(tmp, values={**totals, **fields},
-                     extra_sheets=[per_agency_sheet(included, totals, matrix), status_sheet(statuses)])
+                     extra_sheets=[per_agency_sheet(included, totals, matrix), status_sheet(statuses, settings.time_zone)])
         # the rollup must pass the very rules its parts passed; a failure here is a bug
         # (errors only: a county's sums may well trip a warning meant for one agency, e.g. fee.unit)
         result.rollup_findings = [f for f in check_report(read_report(tmp, name="rollup.xlsx"),

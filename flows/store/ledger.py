@@ -9,12 +9,14 @@ rollup never has to re-read a workbook.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from nianbao.schemas.findings import Finding
 
@@ -93,10 +95,18 @@ class Submission:
     def accepted(self) -> bool:
         return self.outcome == "accepted"
 
-    @property
-    def received_shown(self) -> str:
-        """When it was received, as people read it: ``2024-03-01 10:15:00``."""
-        return self.received_at[:19].replace("T", " ")
+    def received_in(self, time_zone: str) -> str:
+        """When it was received, as people in ``time_zone`` read it: ``2024-03-01 10:15:00``.
+
+        Times are stored in UTC (earlier releases stored local time with its offset: read alike).
+        """
+        try:
+            when = dt.datetime.fromisoformat(self.received_at)
+        except ValueError:
+            return self.received_at[:19].replace("T", " ")
+        if when.tzinfo is not None:
+            when = when.astimezone(ZoneInfo(time_zone))
+        return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _row_to_submission(row: sqlite3.Row, *, light: bool = False) -> Submission:
