@@ -28,15 +28,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_serve(workspace: Path, port: int) -> subprocess.Popen:
+    """``nianbao serve`` in ``workspace``, as an office starts it (no Prefect settings of the tests')."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("nianbao")), "serve", "--interval", "10", "--port", str(port)],
+        cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
 def test_serve_picks_up_a_dropped_file_and_stops_cleanly(tmp_path):
     init_workspace(tmp_path, county="巫山县")
     (tmp_path / "roster.csv").write_bytes(write_roster_csv([AGENCY, Entry("巫山县公安局", "")]))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("nianbao")), "serve", "--interval", "10", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    proc = start_serve(tmp_path, port)
     try:
         time.sleep(2)
         write_template(tmp_path / "inbound" / "教委.xlsx", values={
@@ -77,12 +82,8 @@ def test_a_taken_port_is_refused(tmp_path):
 
 def test_serve_stops_even_when_its_server_went_away(tmp_path):
     init_workspace(tmp_path, county="巫山县")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("nianbao")), "serve", "--interval", "10", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    proc = start_serve(tmp_path, port)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:  # until the first pass has run
