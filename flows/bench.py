@@ -26,7 +26,9 @@ For each N the benchmark
 Peak memory is the peak resident set size of each child process (``VmHWM``
 from ``/proc/self/status``: ``ru_maxrss`` without the parent's pages that a
 child counts between fork and exec), a fresh interpreter per measurement, so
-one never inflates another; feedback workers report theirs the same way.
+one never inflates another.  The worker processes (the reader ahead of the intake,
+the feedback workbooks) return their own ``VmHWM`` with each result: ``ru_maxrss``
+of the children would count the parent's pages they share before exec.
 Results are printed as a table and written to ``WORKDIR/bench-results.json``.
 """
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import inspect
 import json
 import os
@@ -169,10 +172,54 @@ def fresh_county(workdir: Path, files: Path, n: int):
 # --------------------------------------------------------------------------
 
 
-def _peak_rss_mb() -> float:
-    from nianbao.flows.steps.parallel import peak_rss_mb
+def peak_rss_mb() -> float:
+    """This process's peak resident set size: ``VmHWM``, which (unlike ``ru_maxrss``) does not count the
+    parent's pages a child shares between fork and exec; ``ru_maxrss`` where there is no /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
 
-    return peak_rss_mb()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _with_peak(fn: Callable, job):
+    """``fn(job)`` with the process that computed it and its peak RSS so far (a worker's, in a worker)."""
+    return fn(job), os.getpid(), peak_rss_mb()
+
+
+def _measure_workers(intake_module, year_module) -> dict[str, dict[int, float]]:
+    """Have the intake's reader ahead and the feedback workbooks' jobs report their process's peak RSS:
+    {"reader" | "feedback": {worker pid: MB}}, filled as the pipeline runs."""
+    peaks: dict[str, dict[int, float]] = {"reader": {}, "feedback": {}}
+
+    def note(kind: str, pid: int, peak: float) -> None:
+        if pid != os.getpid():  # computed in a worker, not here
+            peaks[kind][pid] = max(peak, peaks[kind].get(pid, 0.0))
+
+    run_jobs = year_module.run_jobs
+
+    def measured_run_jobs(fn, jobs, **kw):
+        out = run_jobs(functools.partial(_with_peak, fn), jobs, **kw)
+        for _, pid, peak in out:
+            note("feedback", pid, peak)
+        return [result for result, _, _ in out]
+
+    class MeasuredAhead(intake_module.Ahead):
+        def __init__(self, fn, items):
+            super().__init__(functools.partial(_with_peak, fn), items)
+
+        def __next__(self):
+            result, pid, peak = super().__next__()
+            note("reader", pid, peak)
+            return result
+
+    year_module.run_jobs = measured_run_jobs
+    intake_module.Ahead = MeasuredAhead
+    return peaks
 
 
 def _settings_of(root: str):
@@ -218,6 +265,7 @@ def _child_pipeline(params: dict) -> dict:
     spent: dict[str, float] = {}
     _timed(gx_reports, "write_validation_reports", spent)  # write_year_outputs imports it from the module when it runs
     _timed(year_outputs, "_write_feedback", spent)
+    peaks = _measure_workers(intake_module, year_outputs)
     show = params.get("progress")
     bar = Progress("收件", stream=sys.stderr) if show else None
     t = time.perf_counter()
@@ -245,10 +293,10 @@ def _child_pipeline(params: dict) -> dict:
     out["rollup_s"] = out["publish_s"] - out["reports_s"] - out["feedback_s"]
     out["years"] = years
     out["pipeline_s"] = out["intake_s"] + out["publish_s"]
-    from nianbao.flows.steps.parallel import LAST_RUN
-
-    out["workers"] = LAST_RUN.get("workers", 0)
-    out["workers_peak_rss_mb"] = LAST_RUN.get("peak_rss_mb", 0.0)
+    out["workers"] = sum(len(p) for p in peaks.values())
+    out["workers_peak_rss_mb"] = max((mb for p in peaks.values() for mb in p.values()), default=0.0)
+    out["reader_peak_rss_mb"] = max(peaks["reader"].values(), default=0.0)
+    out["feedback_peak_rss_mb"] = max(peaks["feedback"].values(), default=0.0)
     return out
 
 
@@ -422,8 +470,6 @@ def measure(kind: str, params: dict, *, stderr=None) -> dict:
 
 def _child_env() -> dict:
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     env.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
@@ -437,7 +483,7 @@ def _child_main(kind: str, params: str, out_path: str, spawned: str = "0") -> No
     decoded["interpreter_s"] = max(0.0, time.time() - float(spawned)) if float(spawned) else 0.0
     result = CHILDREN[kind](decoded)
     result["interpreter_s"] = decoded["interpreter_s"]  # from the parent's spawn to this line
-    result["peak_rss_mb"] = _peak_rss_mb()
+    result["peak_rss_mb"] = peak_rss_mb()
     Path(out_path).write_text(json.dumps(result, ensure_ascii=False))
 
 
@@ -574,7 +620,7 @@ def render(results: dict) -> str:
             f"new {pf['flow_rerun_s']:.1f} s; peak RSS {pf['peak_rss_mb']:.0f} MB."
         )
     lines.append("Peak memory: peak RSS (VmHWM) of a fresh child process per measurement; in brackets, the largest "
-                 "of its worker processes (feedback workbooks).")
+                 "of its worker processes (the reader ahead of the intake, feedback workbooks).")
     return "\n".join(lines)
 
 

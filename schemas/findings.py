@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from .catalogue import CATALOGUE, ERROR, SEVERITY_LABELS, WARNING, rule
 
@@ -19,10 +18,6 @@ FIELDS = ("file", "sheet", "cell", "code", "rule", "severity", "message")
 """The keys of :meth:`Finding.as_dict` (``nianbao check --json`` adds ``agency``, ``title`` and ``params``)."""
 
 _PLACE = ("sheet", "cell", "code", "file")
-
-
-def _frozen(params: Mapping[str, object]) -> Mapping[str, object]:
-    return MappingProxyType(dict(params))
 
 
 @dataclass(frozen=True)
@@ -39,7 +34,7 @@ class Finding:
     """Only for findings recorded by a release that stored prose, not parameters (see the ledger's migration)."""
 
     def __post_init__(self):
-        object.__setattr__(self, "params", _frozen(self.params))
+        object.__setattr__(self, "params", dict(self.params))  # a copy: the caller's dict may change
 
     def __eq__(self, other):
         if not isinstance(other, Finding):

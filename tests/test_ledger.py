@@ -50,7 +50,7 @@ def test_findings_are_stored_as_data_and_can_be_queried(tmp_path):
     shutil.copy(OLD_LEDGER, path)
     finding = make("R3.1", sheet="表三", cell="D29", code="requests.total.natural", file="审计局.xlsx",
                    scope="自然人", left_cells="D5:D6", right_cells="D28:D29", left_value="3", right_value="2",
-                   diff="1")
+                   diff="1", hint="")
     with Ledger(path) as ledger:
         sub = next(s for s in ledger.submissions() if s.outcome == "rejected" and s.numbers)
         ledger.update_findings(sub.id, "rejected", 1, 0, [finding], sub.numbers, sub.fields, sub.agency, sub.uscc,
@@ -73,3 +73,12 @@ def test_a_record_round_trips():
                    value="3件", suggestion=" 3")
     assert Finding.from_record(json.loads(json.dumps(finding.as_record()))) == finding
     assert hash(Finding.from_record(finding.as_record())) == hash(finding)
+
+
+def test_a_finding_travels_to_a_worker_process():
+    import pickle
+
+    finding = make("cell.unit", sheet="表三", cell="D5", code="requests.new.natural", label="D5“自然人”",
+                   value="3件", suggestion=" 3")
+    again = pickle.loads(pickle.dumps(finding))
+    assert again == finding and hash(again) == hash(finding) and again.message == finding.message

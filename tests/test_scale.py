@@ -1,20 +1,31 @@
 """What keeps a province-sized year fast: the lighter ledger reads, the per-agency CSV, the saved totals,
-the parallel feedback workbooks and the reader's cache of parts every template copy shares."""
+the parallel feedback workbooks, the reader ahead of the intake (and what happens when it dies) and the
+reader's cache of parts every template copy shares."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import multiprocessing
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from nianbao.flows.outputs import rollup
 from nianbao.flows.steps.year import write_year_outputs
-from nianbao.flows.steps.intake import intake
+from nianbao.flows.steps import intake as intake_module
+from nianbao.flows.steps.intake import intake, read_files
 from nianbao.flows.store.ledger import Ledger
-from nianbao.flows.steps.parallel import feedback_job, run_jobs
+from nianbao.flows.steps.parallel import Ahead, feedback_job, run_jobs
 from nianbao.flows.excel.reader import read_report
 from nianbao.flows.store.roster import Entry, load_roster, write_roster_csv
 from nianbao.flows.steps.sample import valid_values
@@ -118,3 +129,150 @@ def test_shared_parts_are_cached_by_their_bytes_only(tmp_path):
     for data, moved in ((good, False), (buf.getvalue(), True), (good, False)):
         report = read_report(data, name="x.xlsx")
         assert any(f.rule == "layout.name" for f in report.findings) == moved
+
+
+def in_worker() -> bool:
+    return multiprocessing.parent_process() is not None
+
+
+def square_where(n: int) -> tuple[int, int]:
+    """n², and the process that computed it; the worker dies at 3 (not when computed in the caller)."""
+    if n == 3 and in_worker():
+        os._exit(1)
+    return n * n, os.getpid()
+
+
+def test_run_jobs_results_in_order_and_progress():
+    seen = []
+    results = run_jobs(square_where, [0, 1, 2, 4, 5, 6], min_parallel=2, progress=lambda d, t: seen.append((d, t)))
+    assert [r for r, _ in results] == [0, 1, 4, 16, 25, 36]
+    assert os.getpid() not in {pid for _, pid in results}  # computed in workers
+    assert seen == [(d, 6) for d in range(1, 7)]
+    assert [r for r, _ in run_jobs(square_where, [2, 3])] == [4, 9]  # few jobs: here, in order
+
+
+def test_ahead_computes_in_a_worker_and_takes_over_when_it_dies():
+    with Ahead(square_where, [0, 1, 2]) as ahead:
+        results = list(ahead)
+    assert [r for r, _ in results] == [0, 1, 4] and not ahead.lost
+    assert os.getpid() not in {pid for _, pid in results}
+    with Ahead(square_where, [1, 2, 3, 4, 5]) as ahead:
+        results = list(ahead)
+    assert [r for r, _ in results] == [1, 4, 9, 16, 25] and ahead.lost
+    assert [pid == os.getpid() for _, pid in results] == [False, False, True, True, True]
+    with Ahead(int, ["1", "x", "3"]) as ahead:  # what fn raises in the worker is raised here
+        assert next(ahead) == 1
+        with pytest.raises(ValueError):
+            next(ahead)
+
+
+def read_or_die(job):
+    """:func:`read_files`, except that the reading process dies at the batch of ``c.xlsx``."""
+    paths, _ = job
+    if in_worker() and any(Path(p).name == "c.xlsx" for p in paths):
+        os._exit(1)
+    return read_files(job)
+
+
+def files_of_batches() -> dict[str, bytes]:
+    files = {}
+    for i, (name, entry) in enumerate(zip("abcde", AGENCIES)):
+        extra = {"appeals.review.total": 99} if name == "b" else {}
+        files[f"{name}.xlsx"] = filled(entry, i, **extra)
+    files["d2.xlsx"] = files["d.xlsx"]  # the same bytes again, in the next batch
+    files["f.xlsx"] = b"not a workbook"
+    return files
+
+
+def recorded(settings) -> list[dict]:
+    with Ledger(settings.ledger) as ledger:
+        subs = ledger.submissions()
+        dups = ledger.duplicates()
+    out = []
+    for sub in sorted(subs, key=lambda s: s.file_name):
+        row = {f.name: getattr(sub, f.name) for f in fields(sub) if f.name != "id"}
+        row["archived_path"] = str(Path(sub.archived_path).relative_to(settings.archive))
+        row["findings"] = [f.as_record() for f in sub.findings]
+        out.append(row)
+    return out + sorted(d["file_name"] for d in dups)
+
+
+@pytest.mark.parametrize("dies", [False, True])
+def test_intake_in_batches_with_the_reader_ahead(tmp_path, monkeypatch, dies):
+    """Several batches, the next read in a worker; when that worker dies, the intake reads the rest itself:
+    every file once, the same records as a run that reads everything in this process."""
+    from nianbao.flows.settings import Settings
+
+    files = files_of_batches()
+
+    def county(name):
+        root = tmp_path / name
+        s = Settings(inbound=root / "inbound", outbound=root / "outbound", state=root / "var", roster=root / "roster.csv")
+        s.inbound.mkdir(parents=True)
+        s.roster.write_bytes(write_roster_csv(AGENCIES))
+        for file_name, data in files.items():
+            (s.inbound / file_name).write_bytes(data)
+        return s
+
+    def clock():
+        return dt.datetime(2024, 3, 1, 10, 15, tzinfo=dt.timezone.utc)
+
+    here = county("here")
+    monkeypatch.setattr(intake_module, "AHEAD_FROM", 10**6)
+    intake(here, settle_seconds=0, batch_size=2, clock=clock)
+
+    made = []
+
+    class Spy(Ahead):
+        def __init__(self, fn, items):
+            super().__init__(fn, items)
+            made.append(self)
+
+    monkeypatch.setattr(intake_module, "AHEAD_FROM", 2)
+    monkeypatch.setattr(intake_module, "processes", lambda: 2)
+    monkeypatch.setattr(intake_module, "Ahead", Spy)
+    if dies:
+        monkeypatch.setattr(intake_module, "read_files", read_or_die)
+    ahead = county("ahead")
+    result = intake(ahead, settle_seconds=0, batch_size=2, clock=clock)
+    (reader,) = made
+    assert reader.total == 4 and reader.taken == 4 and reader.lost == dies
+    assert sorted(o.file_name for o in result.outcomes) == [f"{n}.xlsx" for n in ("a", "b", "c", "d", "d2", "e", "f")]
+    assert list(ahead.inbound.iterdir()) == []
+    assert recorded(ahead) == recorded(here)
+    assert len(recorded(here)) == 7 and "d2.xlsx" in recorded(here)  # 6 submissions, 1 duplicate
+
+
+CALLER = """
+import os, sys, time
+from nianbao.flows.steps.parallel import Ahead
+ahead = Ahead(time.sleep, [0, 60])
+next(ahead)  # the worker is running, and now sleeps
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and pid != str(os.getpid()):
+        try:
+            if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid()):
+                print(pid, flush=True)
+        except OSError:
+            pass
+os.kill(os.getpid(), 9)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_worker_ends_when_its_caller_is_killed():
+    proc = subprocess.run([sys.executable, "-c", CALLER], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    children = [int(pid) for pid in proc.stdout.split()]
+    assert children  # the worker (and the resource tracker)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.1)
+    alive = []
+    for pid in children:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.append(pid)
+        except OSError:
+            pass
+    assert alive == []

@@ -35,7 +35,7 @@ from nianbao.schemas.values import coerce_text, coerce_year
 from nianbao.flows.steps.history import History
 from nianbao.flows.store.ledger import Ledger, Submission
 from nianbao.flows.store.locking import run_lock
-from nianbao.flows.steps.parallel import Ahead, WorkerLost, processes
+from nianbao.flows.steps.parallel import Ahead, processes
 from nianbao.flows.excel.reader import Limits, read_report
 from nianbao.flows.store.roster import EMPTY, load_roster
 from nianbao.flows.settings import Settings
@@ -74,7 +74,9 @@ class IntakeResult:
 
 
 def now_iso(clock: Callable[[], dt.datetime] | None = None) -> str:
-    return (clock() if clock else dt.datetime.now().astimezone()).isoformat(timespec="microseconds")
+    """Now, in UTC (times are stored in UTC and shown in the office's time zone: :meth:`Submission.received_in`)."""
+    now = clock() if clock else dt.datetime.now(dt.timezone.utc)
+    return now.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 def pending_files(inbound: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> tuple[list[Path], list[Path]]:
@@ -198,7 +200,7 @@ def submission_from(report: Report, findings, *, sha: str, file_name: str, recei
 
 AHEAD_FROM = 2
 """From this many batches on, a worker process reads and parses the files of the next batches
-while this one checks, records and moves the current one (see :class:`flows.parallel.Ahead`)."""
+while this one checks, records and moves the current one (see :class:`flows.steps.parallel.Ahead`)."""
 
 
 def intake(
@@ -223,13 +225,7 @@ def intake(
         try:
             done = 0
             for batch in batches:
-                read = None
-                if ahead is not None:
-                    try:
-                        read = next(ahead)
-                    except WorkerLost:  # the reading process is gone: read the rest here
-                        ahead.close()
-                        ahead = None
+                read = next(ahead) if ahead is not None else None  # read here when the reading process is gone
                 _intake_batch(ledger, settings, batch, limits, default_year, clock, result, read, history)
                 done += len(batch)
                 if progress:
