@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import struct
 import subprocess
 from html.parser import HTMLParser
@@ -388,3 +389,112 @@ def test_the_published_page_is_the_same_from_the_template_whatever_the_values(pu
     assert page.count("<table class=\"form\"") == 3 and page.count("<style>") == 1
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "{{" not in page and "{%" not in page  # nothing of the template left over
+
+
+# --------------------------------------------------------------------------
+# the Word document prints: tables kept whole with their labels, headers whole, page numbers, true properties
+# --------------------------------------------------------------------------
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _header_rows(word: WordTable) -> list:
+    return [row for row in word.rows if row._tr.find(f"{W}trPr/{W}tblHeader") is not None]
+
+
+def test_docx_tables_keep_together_with_their_labels_and_repeat_their_headers(published):
+    result, _ = published
+    doc = Document(str(result.docx))
+    for table, word in zip(FORM.tables, doc.tables):
+        rows = word._tbl.findall(f"{W}tr")
+        assert all(tr.find(f"{W}trPr/{W}cantSplit") is not None for tr in rows), table.sheet
+        for i, tr in enumerate(rows):  # every paragraph, merged continuations included, keeps with the next row
+            keeps = [p.find(f"{W}pPr/{W}keepNext") is not None for p in tr.iter(f"{W}p")]
+            assert all(keeps) if i < len(rows) - 1 else not any(keeps), (table.sheet, i)
+        layout = LAYOUT.by_name[table.sheet]
+        first_value_row = min(r for r, _ in layout.inputs.values()) - 2
+        assert len(_header_rows(word)) == first_value_row, table.sheet
+    headings = [p for p in doc.paragraphs if p.text in SECTIONS]
+    assert all(p.paragraph_format.keep_with_next for p in headings)
+
+
+def test_docx_headers_break_between_words_only(published):
+    from nianbao.flows.outputs.annual_report import CELL_MARGIN_CM, CM_PER_PT, header_words
+
+    result, _ = published
+    doc = Document(str(result.docx))
+    margins = {t: int(m.get(qn("w:w"))) for t in doc.tables for m in t._tbl.tblPr.iter()
+               if m.tag in (qn("w:left"), qn("w:right"))}
+    assert margins and set(margins.values()) == {round(CELL_MARGIN_CM / 2.54 * 1440)}
+    headers = {t.text for layout in LAYOUT.sheets for t in layout.texts if t.role == "header"}
+    whole = set()
+    for word in doc.tables:
+        seen = set()
+        for row in word.rows:
+            for cell in row.cells:
+                if cell._tc in seen or cell.text.replace("\n", "") not in headers:
+                    continue  # the corner's sentence (勾稽关系) wraps as prose does
+                seen.add(cell._tc)  # the element itself: an id() of a freed lxml proxy is reused
+                size = cell.paragraphs[0].runs[-1].font.size.pt
+                room = cell.width.cm - 2 * CELL_MARGIN_CM
+                lines = cell.text.split("\n")
+                for line in lines:  # each line fits: the application never wraps it on its own
+                    em = sum(1 if ord(ch) > 0x2e7f else 0.5 for ch in line)
+                    assert em * size * CM_PER_PT <= room + 1e-6, (cell.text, room)
+                ends, at = set(), 0
+                for w in header_words(cell.text.replace("\n", "")):
+                    at += len(w)
+                    ends.add(at)
+                breaks, at = [], 0
+                for line in lines[:-1]:
+                    at += len(line)
+                    breaks.append(at)
+                assert set(breaks) <= ends, cell.text  # 商业/企业, never 商业企/业
+                if len(lines) == 1:
+                    whole.add(cell.text)
+    assert {"商业企业", "科研机构", "自然人", "本年制发件数", "本年收费金额（单位：万元）"} <= whole
+
+
+def test_docx_page_numbers_and_properties(published):
+    import datetime as dt
+    import zipfile
+
+    result, _ = published
+    doc = Document(str(result.docx))
+    footer = doc.sections[0].footer._element
+    assert [t.text.strip() for t in footer.iter(qn("w:instrText"))] == ["PAGE"]
+    assert {c.get(qn("w:fldCharType")) for c in footer.iter(qn("w:fldChar"))} == {"begin", "separate", "end"}
+    props = doc.core_properties
+    assert props.title == "巫山县2024年政府信息公开工作年度报告"
+    assert props.author == props.last_modified_by == "巫山县人民政府办公室"
+    now = dt.datetime.now(dt.timezone.utc)
+    created = props.created if props.created.tzinfo else props.created.replace(tzinfo=dt.timezone.utc)
+    assert abs((now - created).total_seconds()) < 600 and props.modified == props.created
+    assert props.comments == ""
+    with zipfile.ZipFile(result.docx) as z:
+        for name in ("docProps/core.xml", "docProps/app.xml"):
+            text = z.read(name).decode("utf-8")
+            assert "python-docx" not in text and "2013" not in text and "Microsoft" not in text, name
+
+
+@pytest.mark.libreoffice
+def test_docx_in_libreoffice_keeps_each_table_on_one_page_with_page_numbers(published, tmp_path):
+    result, _ = published
+    soffice = require_tool("soffice", "libreoffice", package="libreoffice-writer")
+    require_tool("pdftotext", package="poppler-utils")
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(result.docx)],
+                   check=True, capture_output=True, timeout=240)
+    text = subprocess.run(["pdftotext", str(tmp_path / "年度报告.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [re.sub(r"\s", "", p) for p in text.split("\f") if p.strip()]
+    for number, page in enumerate(pages, start=1):
+        assert re.findall(r"—(\d+)—", page) == [str(number)], number  # the footer's page number
+    for table in FORM.tables:  # a table's title, its header and its last row on one page
+        layout = LAYOUT.by_name[table.sheet]
+        last = [t.text for t in layout.texts if t.role == "label" and t.row == layout.last_row] or ["总计"]
+        page = next(p for p in pages if table.title in p)
+        assert all(re.sub(r"\s", "", x) in page for x in last), table.title
+    requests = next(p for p in pages if FORM.tables[1].title in p)
+    for label in ("三、本年度办理结果", "（四）无法提供", "1.本机关不掌握相关政府信息", "商业企业", "科研机构"):
+        assert label in requests, label

@@ -257,3 +257,37 @@ def test_a_mistake_elsewhere_is_still_found_beside_an_unreadable_cell(build):
               "appeals.review.upheld": 1, "appeals.review.total": 2}  # and 表四's total is off by one
     (result,) = check_files([str(build("两处.xlsx", values, skip_totals=True))])
     assert {(f.rule, f.cell) for f in result.findings if f.is_error} == {("cell.unit", "D5"), ("R4.1", "E5")}
+
+
+def _without_text_display(path):
+    """The workbook as templates made before the 文字部分 showed the full text below its input boxes."""
+    from nianbao.schemas.form import TEXT_SHEET
+
+    def strip(wb):
+        ws = wb[TEXT_SHEET]
+        last = LAYOUT.by_name[TEXT_SHEET].last_row
+        for merged in [m for m in ws.merged_cells.ranges if m.min_row > last]:
+            ws.unmerge_cells(str(merged))
+        ws.delete_rows(last + 1, ws.max_row - last)
+        ws.delete_cols(LAYOUT.by_name[TEXT_SHEET].width + 1, ws.max_column)
+        ws.conditional_formatting = type(ws.conditional_formatting)()
+        ws.print_area = f"A1:H{last}"
+        ws.print_title_rows = None
+    return _edit(path, strip)
+
+
+@pytest.mark.parametrize("values", [
+    {},
+    {"requests.new.natural": "3件", "text.overview": "2023年，本单位未收到政府信息公开申请。", "text.other": "=A1"},
+    {"text.overview": "长" * 6_000, "text.problems": None},
+])
+def test_the_text_display_changes_nothing_the_reader_finds(build, values, tmp_path):
+    """The lines below the 文字部分's input boxes are the template's own: a report reads and checks
+    exactly as it did in a template without them (every template made before)."""
+    new = build("新模板.xlsx", values)
+    old = _without_text_display(build("旧模板.xlsx", values))
+    assert openpyxl.load_workbook(old)["文字部分"].max_row == LAYOUT.by_name["文字部分"].last_row
+    (a,), (b,) = check_files([str(new)]), check_files([str(old)])
+    assert a.report.numbers == b.report.numbers and a.report.fields == b.report.fields
+    assert [(f.rule, f.sheet, f.cell, f.message) for f in a.findings] == \
+        [(f.rule, f.sheet, f.cell, f.message) for f in b.findings]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import math
 import posixpath
 import re
+import subprocess
 import zipfile
 from xml.etree import ElementTree as ET
 
@@ -16,14 +18,15 @@ from openpyxl.comments import Comment
 
 from nianbao.flows.steps.checking import check_files
 from nianbao.flows.excel.fill import fill_workbook
-from nianbao.flows.excel.template import template_bytes
+from nianbao.flows.excel.template import RESULT_DATE_LABEL, TEXT_DISPLAY_HINT, template_bytes, text_display
 from nianbao.flows.excel.feedback import write_feedback
-from nianbao.flows.excel.tables import write_rollup
+from nianbao.flows.excel.styles import INPUT_FILL, TOTAL_FILL
+from nianbao.flows.excel.tables import MATRIX_PRINT_SCALE, write_rollup
 from nianbao.schemas.findings import Finding, count
-from nianbao.schemas.form import FORM
+from nianbao.schemas.form import FORM, INSTRUCTIONS_SHEET
 from nianbao.schemas.layout import LAYOUT
 
-from conftest import SEED_TEXT, SEED_USCC, zeros
+from conftest import SEED_TEXT, SEED_USCC, require_tool, zeros
 
 LIST_SHEET = "问题清单"
 HEADER = ("序号", "级别", "工作表", "单元格", "规则", "问题说明")
@@ -291,10 +294,13 @@ EXTRA = [
 ]
 
 
+MADE = dt.date(2025, 1, 6)
+
+
 @pytest.fixture
 def rollup(tmp_path):
     path = tmp_path / "rollup.xlsx"
-    write_rollup(path, values=rollup_values(), extra_sheets=EXTRA)
+    write_rollup(path, values=rollup_values(), extra_sheets=EXTRA, made=MADE)
     return path
 
 
@@ -302,18 +308,52 @@ def test_rollup_is_the_template_filled_plus_tables(rollup):
     values = rollup_values()
     wb = openpyxl.load_workbook(rollup)
     reference = openpyxl.load_workbook(io.BytesIO(template_bytes(values=values)))
-    assert wb.sheetnames == reference.sheetnames + [name for name, _, _ in EXTRA]
+    # the template's form sheets, without its instructions for the clerks
+    assert wb.sheetnames == [s.name for s in LAYOUT.sheets] + [name for name, _, _ in EXTRA]
+    assert INSTRUCTIONS_SHEET not in wb.sheetnames and wb.active.title == "封面"
     assert set(wb.defined_names) == set(reference.defined_names) >= set(FORM.codes)
     for code in reference.defined_names:
         assert wb.defined_names[code].attr_text == reference.defined_names[code].attr_text, code
-    for ws in reference.worksheets:  # same labels, same values, same protection
-        assert wb[ws.title].protection.sheet == ws.protection.sheet
-        assert [[c for c in r] for r in wb[ws.title].iter_rows(values_only=True)] == [
-            [c for c in r] for r in ws.iter_rows(values_only=True)
-        ], ws.title
+    for layout in LAYOUT.sheets:  # same labels, same values, same protection
+        ws = wb[layout.name]
+        assert ws.protection.sheet == reference[layout.name].protection.sheet
+        for t in layout.texts:
+            assert ws.cell(t.row, t.col).value == (None if t.role == "hint" else t.text), (layout.name, t)
     for code, value in values.items():
         sheet, r, c = LAYOUT.place(code)
         assert wb[sheet].cell(r, c).value == value, code
+
+
+def test_rollup_looks_like_a_result(rollup):
+    wb = openpyxl.load_workbook(rollup)
+    hints = {f.hint for f in FORM.fields if f.hint} | {TEXT_DISPLAY_HINT}
+    for layout in LAYOUT.sheets:
+        ws = wb[layout.name]
+        assert not ws.data_validations.dataValidation, layout.name  # no input prompts
+        for row in ws.iter_rows():
+            for c in row:
+                assert rgb(c) not in (INPUT_FILL.fgColor.rgb[-6:], TOTAL_FILL.fgColor.rgb[-6:]), (layout.name, c)
+                assert c.value not in hints, (layout.name, c.coordinate)
+    cover = wb["封面"]
+    shown = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(1, cover.max_row + 1)
+             if not cover.row_dimensions[r].hidden and cover.cell(r, 2).value is not None}
+    assert shown == {"单位名称": "巫山县", "统一社会信用代码": SEED_USCC, "报告年度": 2024,
+                     RESULT_DATE_LABEL: f"{MADE.year}年{MADE.month}月{MADE.day}日"}
+    for code in ("meta.preparer", "meta.phone", "meta.template_version"):  # nothing known, nothing to fill: left out
+        assert cover.row_dimensions[LAYOUT.place(code)[1]].hidden, code
+    text = wb["文字部分"]  # the county's text as lines, the input boxes out of sight
+    layout = LAYOUT.by_name["文字部分"]
+    assert all(text.row_dimensions[r].hidden for r in range(2, layout.last_row + 1))
+    first, last = (int(x) for x in re.findall(r"\$(\d+)", text.print_area))
+    assert last - first + 1 == len(text_display(rollup_values()))
+
+
+def test_rollup_without_a_uscc_leaves_the_row_out(tmp_path):
+    values = {k: v for k, v in rollup_values().items() if k != "meta.uscc"}
+    write_rollup(tmp_path / "r.xlsx", values=values, extra_sheets=[])
+    cover = openpyxl.load_workbook(tmp_path / "r.xlsx")["封面"]
+    assert cover.row_dimensions[LAYOUT.place("meta.uscc")[1]].hidden
+    assert not cover.row_dimensions[LAYOUT.place("meta.agency")[1]].hidden
 
 
 def test_rollup_extra_sheets(rollup):
@@ -324,7 +364,6 @@ def test_rollup_extra_sheets(rollup):
         assert not ws.protection.sheet
         assert [c.value for c in ws[1]] == header
         assert all(c.font.b and c.fill.fill_type == "solid" and c.border.bottom.style for c in ws[1])
-        assert ws.freeze_panes == "A2"
         assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}{len(rows) + 1}"
         got = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
         expected = [[None if v == "" or (isinstance(v, float) and math.isnan(v)) else v for v in r] for r in rows]
@@ -335,6 +374,55 @@ def test_rollup_extra_sheets(rollup):
     assert ws["B4"].value == INJECTIONS[1] and ws["B4"].data_type == "s"
     assert ws["C3"].data_type == "n" and ws["C3"].value == 1.25
     assert ws.column_dimensions["B"].width > ws.column_dimensions["C"].width  # text wider than numbers
+    # a matrix: the codes are for programs, the labels stay in sight
+    assert ws.column_dimensions["A"].hidden and ws.freeze_panes == "C2" and ws.print_title_cols == "$A:$B"
+    status = wb["报送情况"]  # a list, not a matrix: only its header is frozen
+    assert status.freeze_panes == "A2" and not status.print_title_cols
+
+
+def wide_per_agency(agencies: int = 30):
+    """The 各单位数据 sheet as the year's outputs make it, for ``agencies`` agencies."""
+    names = [f"巫山县第{i}局" for i in range(1, agencies + 1)]
+    rows = [[cell.code, f"表{cell.table.number}", "／".join(p for p in (cell.row.label, cell.column.label) if p),
+             float(agencies)] + [1.0] * agencies for cell in FORM.cells]
+    return ("各单位数据", ["代码", "表", "栏目", "全县合计", *names], rows)
+
+
+def test_a_wide_per_agency_sheet_is_frozen_and_printed_with_its_labels(tmp_path):
+    path = tmp_path / "rollup.xlsx"
+    write_rollup(path, values=rollup_values(), extra_sheets=[wide_per_agency()])
+    ws = openpyxl.load_workbook(path)["各单位数据"]
+    assert ws.freeze_panes == "D2"  # the header row and the label columns (表, 栏目) stay while scrolling
+    assert ws.column_dimensions["A"].hidden  # the codes
+    assert ws.print_title_rows == "$1:$1" and ws.print_title_cols == "$A:$C"  # on every printed page
+    assert ws.page_setup.orientation == "landscape" and not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert int(ws.page_setup.scale) == MATRIX_PRINT_SCALE
+
+
+@pytest.mark.libreoffice
+def test_every_printed_page_of_the_per_agency_sheet_names_its_rows(tmp_path):
+    soffice = require_tool("soffice", "libreoffice", package="libreoffice-calc")
+    require_tool("pdftotext", package="poppler-utils")
+    path = tmp_path / "rollup.xlsx"
+    write_rollup(path, values=rollup_values(), extra_sheets=[wide_per_agency()])
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
+                   check=True, capture_output=True, timeout=240)
+    text = subprocess.run(["pdftotext", str(tmp_path / "rollup.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [p for p in text.split("\f") if "各单位数据" in p and "页，共" in p]
+    assert len(pages) > 2
+    agencies = set()
+    for page in pages:
+        labels = {"／".join(p for p in (c.row.label, c.column.label) if p) for c in FORM.cells}
+        assert "栏目" in page and re.search(r"表[二三四]", page), page[:200]  # the label columns' header and values
+        assert any(label in page.replace("\n", "") for label in labels), page[:200]
+        assert "requests." not in page and "active." not in page  # no codes on paper
+        agencies |= set(re.findall(r"巫山县第\d+局", page.replace("\n", "")))
+    assert len(agencies) == 30  # every agency's column printed somewhere
+    cover = next(p for p in text.split("\f") if "单位名称" in p)
+    assert "填写单位全称" not in cover and "填报人" not in cover and "模板版本" not in cover
+    assert "汇总日期" in cover and "巫山县" in cover
 
 
 def test_rollup_of_valid_values_passes_the_checks(rollup):

@@ -472,6 +472,12 @@ def _scan_sheet(parser, refs: dict[str, tuple[int, int]], wanted: set[tuple[int,
                 except ValueError:
                     pass
 
+    def rest(tag, attrs):
+        # every wanted cell is read: what follows matters only for its merged ranges (the 文字部分's
+        # lines of full text, hundreds of formula cells, are passed over at the least cost)
+        if tag.endswith("mergeCell") and (local_names.get(tag) or _local_name(tag)) == "mergeCell":
+            start(tag, attrs)
+
     def end(_tag):
         nonlocal pos, v, formula, inline
         parser.CharacterDataHandler = None
@@ -479,6 +485,8 @@ def _scan_sheet(parser, refs: dict[str, tuple[int, int]], wanted: set[tuple[int,
             cells[pos] = _value(kind, v, formula, inline, style, book)
             pos = None
             parser.EndElementHandler = None
+            if len(cells) == len(wanted):
+                parser.StartElementHandler = rest
             return
         local = path.pop()
         if not path:

@@ -45,6 +45,9 @@ NUMBER_FORMATS = {"integer": "0", "decimal": "0.00"}
 TEXT_FORMAT = "@"
 
 PAPER_A4 = 9
+PAGE_MARGIN_SIDE = 0.5  # inches
+PAGE_MARGIN_END = 0.75  # top and bottom: the header and footer print inside these …
+HEADER_FOOTER_MARGIN = 0.3  # … this far from the paper's edge, leaving 0.45 in for a line of footer
 LINE_HEIGHT = 16.0  # points per wrapped line at 11 pt (CJK fonts run tall)
 ROW_PADDING = 6.0
 MIN_TABLE_ROW = 22.0
@@ -186,17 +189,22 @@ def protect(ws: Worksheet) -> None:
 
 
 def print_setup(
-    ws: Worksheet, *, landscape: bool, last_row: int, last_col: int, one_page: bool = False
+    ws: Worksheet, *, landscape: bool, last_row: int, last_col: int, one_page: bool = False, fit_width: bool = True
 ) -> None:
-    """A4, fit to one page wide (and tall for a form table), centred, with a footer."""
+    """A4, fit to one page wide (and tall for a form table), centred, with a footer.
+
+    ``fit_width=False`` prints at full size (a table too wide to shrink onto one page: its
+    columns run over several pages, with print titles to label them).
+    """
     ws.page_setup.paperSize = PAPER_A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToWidth = 1 if fit_width else 0
     ws.page_setup.fitToHeight = 1 if one_page else 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr.fitToPage = fit_width
     ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.left = ws.page_margins.right = PAGE_MARGIN_SIDE
+    ws.page_margins.top = ws.page_margins.bottom = PAGE_MARGIN_END
+    ws.page_margins.header = ws.page_margins.footer = HEADER_FOOTER_MARGIN
     ws.print_area = f"A1:{a1(last_row, last_col)}"
     ws.oddFooter.center.text = "&A　第 &P 页，共 &N 页"
 

@@ -255,6 +255,10 @@ SUB_FONT = "楷体"
 TABLE_FONT = "宋体"
 PAGE_WIDTH_CM, PAGE_HEIGHT_CM, MARGIN_CM = 21.0, 29.7, 2.0
 TABLE_ROW_CM = 0.6  # minimum height of a table row
+CELL_MARGIN_CM = 0.08  # left and right padding of the tables' cells (the "Table Grid" style's 0.19 cm is set down)
+TABLE_MIN_SHARE = 0.85  # a column keeps this share of its width in the template's proportions, header words permitting
+CM_PER_PT = 2.54 / 72
+FOOTER_FONT_SIZE = 12
 
 
 def _set_font(run, name: str, size: float, bold: bool = False) -> None:
@@ -281,11 +285,156 @@ def _docx_paragraph(doc, p: Paragraph) -> None:
     para.paragraph_format.first_line_indent = Pt(32)
     para.paragraph_format.space_after = Pt(0)
     para.paragraph_format.line_spacing = Pt(28)
+    para.paragraph_format.keep_with_next = p.heading  # a sub-heading never ends a page
     for text, todo in p.parts:
         run = para.add_run(text)
         _set_font(run, SUB_FONT if p.heading else BODY_FONT, 16, bold=p.heading)
         if todo:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+
+
+# Header labels break between words only.  A Chinese label is read as words of two characters
+# (商业|企业, 社会|公益|组织; an odd one out joins the last: 自然人), and its lines are laid out here:
+# whole when the column is wide enough, else broken after a word with an explicit line break, so
+# that no application breaks 商业企业 as 商业企/业.  Columns are made wide enough for that first.
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def _char_em(ch: str) -> float:
+    """Width of a character in ems of the font size: full-width 1, the rest (digits, Latin) half."""
+    return 1.0 if ord(ch) > 0x2e7f else 0.5
+
+
+def _em(text: str) -> float:
+    return sum(_char_em(ch) for ch in text)
+
+
+_OPENING = set("（《“‘([{【")
+
+
+def header_words(text: str) -> list[str]:
+    """The words of a header label, in order: two-character words in runs of Chinese characters
+    (an odd character joins the last word); an opening bracket goes with the word after it, other
+    characters (closing brackets, punctuation, digits) with the word before them."""
+    words: list[str] = []
+    opening = ""  # opening brackets waiting for their word
+    pos = 0
+    for m in _CJK.finditer(text):
+        for ch in text[pos:m.start()]:
+            if ch in _OPENING or not words:
+                opening += ch
+            elif opening:
+                opening += ch
+            else:
+                words[-1] += ch
+        run = m.group()
+        pairs = [run[i:i + 2] for i in range(0, len(run), 2)]
+        if len(pairs) > 1 and len(pairs[-1]) == 1:
+            pairs[-2:] = [pairs[-2] + pairs[-1]]
+        pairs[0] = opening + pairs[0]
+        opening = ""
+        words.extend(pairs)
+        pos = m.end()
+    rest = opening + text[pos:]
+    if rest and words:
+        words[-1] += rest
+    elif rest:
+        words.append(rest)
+    return words
+
+
+def header_lines(text: str, capacity_em: float) -> list[str]:
+    """``text`` in lines of at most ``capacity_em`` ems, broken between words only (a word longer
+    than a line stands alone on its line)."""
+    lines: list[str] = []
+    for word in header_words(text):
+        if lines and _em(lines[-1] + word) <= capacity_em:
+            lines[-1] += word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _header_units(text: str, level: int) -> list[str]:
+    """What must stay on one line, by how much room there is: the whole label (level 0), runs of
+    up to four Chinese characters (1, so 商业企业 stays whole), single words (2)."""
+    if level == 0:
+        return [text]
+    words = header_words(text)
+    if level == 2:
+        return words
+    units: list[str] = []
+    for w in words:
+        if units and len(_CJK.sub("", units[-1] + w)) == 0 and len(units[-1] + w) <= 4:
+            units[-1] += w
+        else:
+            units.append(w)
+    return units
+
+
+def _docx_widths(grid: list[list[GridCell]], weights: list[float], size: float) -> tuple[list[float], int]:
+    """Column widths (cm) filling the page's width, each wide enough for its one-column headers'
+    unbreakable units at the first level (see :func:`_header_units`) that leaves every column
+    :data:`TABLE_MIN_SHARE` of its share (the row labels need room too); and that level."""
+    usable = PAGE_WIDTH_CM - 2 * MARGIN_CM
+    em_cm = size * CM_PER_PT
+    pad = 2 * CELL_MARGIN_CM + 0.1  # cell margins and a little room for rounding in the applications
+    total = sum(weights)
+    ideal = [usable * w / total for w in weights]
+    base = [pad + 2 * em_cm] * len(weights)  # at least two characters, or a number of a few digits
+    chosen, level = base, 2
+    for level in range(3):
+        need = list(base)
+        for row in grid:
+            for cell in row:
+                if cell.colspan == 1 and cell.role == "header":
+                    unit = max(_em(u) for u in _header_units(cell.text, level))
+                    need[cell.col] = max(need[cell.col], pad + unit * em_cm)
+        if sum(max(n, TABLE_MIN_SHARE * i) for n, i in zip(need, ideal)) <= usable or level == 2:
+            chosen = need
+            break
+    widths = [max(n, i) for n, i in zip(chosen, ideal)]
+    over = sum(widths) - usable
+    slack = [w - n for w, n in zip(widths, chosen)]
+    if over > 0 and sum(slack) > 0:  # take what the minimums added back from the columns with room to spare
+        widths = [w - over * s / sum(slack) for w, s in zip(widths, slack)]
+    return widths, level
+
+
+def _keep_row(row, *, with_next: bool) -> None:
+    """A table row never splits over two pages and, ``with_next``, stays on the page of the next row.
+
+    Every paragraph of the row keeps with the next, those of the cells a vertical merge continues
+    included: Word reads any of them, LibreOffice wants them all.
+    """
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.text.paragraph import Paragraph as WordParagraph
+
+    tr_pr = row._tr.get_or_add_trPr()
+    cant_split = OxmlElement("w:cantSplit")
+    cant_split.set(qn("w:val"), "true")
+    tr_pr.insert(0, cant_split)  # first in w:trPr, before w:trHeight and w:tblHeader
+    if with_next:
+        for p in row._tr.iter(qn("w:p")):
+            WordParagraph(p, None).paragraph_format.keep_with_next = True
+
+
+def _cell_margins(word_table, cm: float) -> None:
+    """Left and right padding of every cell of the table."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Cm
+
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("w:left", "w:right"):
+        el = OxmlElement(side)
+        el.set(qn("w:w"), str(Cm(cm).twips))
+        el.set(qn("w:type"), "dxa")
+        margins.append(el)
+    word_table._tbl.tblPr.insert_element_before(margins, "w:tblLook", "w:tblCaption", "w:tblDescription",
+                                                "w:tblPrChange")
 
 
 def _docx_table(doc, table: Table, numbers: dict) -> None:
@@ -296,15 +445,16 @@ def _docx_table(doc, table: Table, numbers: dict) -> None:
     from docx.shared import Cm
 
     grid = table_grid(table, numbers)
-    weights = column_weights(table)
-    usable = PAGE_WIDTH_CM - 2 * MARGIN_CM
-    widths = [Cm(usable * w / sum(weights)) for w in weights]
     layout = LAYOUT.by_name[table.sheet]
     nrows, ncols = layout.last_row - 1, layout.width
+    size = 9 if ncols > 6 else 10.5
+    widths_cm, _ = _docx_widths(grid, column_weights(table), size)
+    widths = [Cm(w) for w in widths_cm]
     word = doc.add_table(rows=nrows, cols=ncols)
     word.style = "Table Grid"
     word.alignment = WD_TABLE_ALIGNMENT.CENTER
     word.autofit = False
+    _cell_margins(word, CELL_MARGIN_CM)
     for c, column in enumerate(word.columns):
         column.width = widths[c]  # the table grid, which LibreOffice and WPS follow
     for row in word.rows:
@@ -326,12 +476,101 @@ def _docx_table(doc, table: Table, numbers: dict) -> None:
             target.text = ""
             para = target.paragraphs[0]
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            run = para.add_run(cell.text)
-            _set_font(run, TABLE_FONT, 9 if ncols > 6 else 10.5, bold=cell.role in ("subtitle", "header", "corner"))
+            bold = cell.role in ("subtitle", "header", "corner")
+            if cell.role == "header":
+                room = sum(widths_cm[cell.col: cell.col + cell.colspan]) - 2 * CELL_MARGIN_CM - 0.1
+                lines = header_lines(cell.text, room / (size * CM_PER_PT))
+            else:
+                lines = [cell.text]
+            for i, line in enumerate(lines):
+                run = para.add_run(line)
+                _set_font(run, TABLE_FONT, size, bold=bold)
+                if i < len(lines) - 1:
+                    run.add_break()
             target.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    # A table is short enough for a page: it stays whole, its labels (三、本年度办理结果 over 22 rows)
+    # with their rows; were it longer, its rows would still not split and its header would repeat.
+    for r, row in enumerate(word.rows):
+        _keep_row(row, with_next=r < len(word.rows) - 1)
+
+
+def _page_number_footer(section) -> None:
+    """The footer: — page number — centred, a PAGE field the application fills in."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    para = section.footer.paragraphs[0]
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _set_font(para.add_run("— "), TITLE_FONT, FOOTER_FONT_SIZE)
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"), ("end", None)):
+        run = para.add_run()
+        _set_font(run, TITLE_FONT, FOOTER_FONT_SIZE)
+        if kind is not None:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._r.append(char)
+        elif text.strip() == "PAGE":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        else:
+            run.text = text
+    _set_font(para.add_run(" —"), TITLE_FONT, FOOTER_FONT_SIZE)
+
+
+def county_office(county: str) -> str:
+    """The office that publishes the county's report: 巫山县 → 巫山县人民政府办公室."""
+    if county.endswith("办公室"):
+        return county
+    return county + ("办公室" if county.endswith("人民政府") else "人民政府办公室")
+
+
+APP_PROPERTIES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+    'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+    "<Application>nianbao</Application><DocSecurity>0</DocSecurity><Company>{company}</Company>"
+    "</Properties>"
+)
+
+
+def _document_properties(doc, draft: Draft) -> None:
+    """What the file says about itself: title, the county office as author, the time it was written."""
+    import datetime as dt
+
+    office = county_office(draft.county)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)  # written as UTC
+    props = doc.core_properties
+    props.title = draft.title
+    props.subject = f"{draft.year}年度政府信息公开工作年度报告"
+    props.author = props.last_modified_by = office
+    props.comments = props.keywords = props.category = ""
+    props.created = props.modified = now
+    props.revision = 1
+
+
+def _with_app_properties(data: bytes, company: str) -> bytes:
+    """The .docx ``data`` with its extended properties (docProps/app.xml) saying what wrote it: python-docx's
+    template names another application."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "docProps/app.xml":
+                body = APP_PROPERTIES.format(company=escape(company)).encode("utf-8")
+            dst.writestr(item, body)
+    return out.getvalue()
 
 
 def render_docx(draft: Draft, target: Path) -> None:
+    import io
+
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt
@@ -341,8 +580,9 @@ def render_docx(draft: Draft, target: Path) -> None:
     section.page_width, section.page_height = Cm(PAGE_WIDTH_CM), Cm(PAGE_HEIGHT_CM)
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(section, side, Cm(MARGIN_CM))
-    doc.core_properties.title = draft.title
-    doc.core_properties.author = "nianbao"
+    section.footer_distance = Cm(1.0)
+    _page_number_footer(section)
+    _document_properties(doc, draft)
 
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -356,13 +596,16 @@ def render_docx(draft: Draft, target: Path) -> None:
         para = doc.add_paragraph()
         para.paragraph_format.space_before = Pt(12)
         para.paragraph_format.first_line_indent = Pt(32)
+        para.paragraph_format.keep_with_next = True  # a section's title stays with its first lines or its table
         _set_font(para.add_run(heading), HEADING_FONT, 16)
         if isinstance(content, Table):
             _docx_table(doc, content, draft.numbers)
         else:
             for p in content:
                 _docx_paragraph(doc, p)
-    doc.save(str(target))
+    buf = io.BytesIO()
+    doc.save(buf)
+    Path(target).write_bytes(_with_app_properties(buf.getvalue(), county_office(draft.county)))
 
 
 # --------------------------------------------------------------------------
