@@ -9,6 +9,8 @@ the prose.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -94,6 +96,12 @@ def make(rule_id: str, *, sheet: str = "", cell: str = "", code: str = "", file:
     r = rule(rule_id)
     r.render(sheet=sheet, cell=cell, code=code, **params)  # a missing parameter is a bug here, not later
     return Finding(rule_id, r.severity, sheet, cell, code, file, params)
+
+
+def findings_digest(findings) -> str:
+    """A short digest of findings as data: it changes when any finding, its place or a parameter does."""
+    records = json.dumps([f.as_record() for f in findings], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(records.encode("utf-8")).hexdigest()[:12]
 
 
 def has_errors(findings) -> bool:

@@ -195,3 +195,29 @@ def test_the_latest_received_wins_whatever_the_clocks_time_zone(settings):
         stored = [s.received_at for s in ledger.submissions()]
     assert stored == ["2024-03-01T02:00:00.000000+00:00", "2024-03-01T03:00:00.000000+00:00"]  # UTC
     assert edu.current.received_in("Asia/Shanghai") == "2024-03-01 11:00:00"
+
+
+def test_outputs_follow_the_findings(settings):
+    """Findings that change (new rules, reprocess) rebuild the year and its feedback; a pass removes it."""
+    drop(settings, "edu.xlsx", A, seed=4, **{"text.overview": "无"})
+    intake(settings, settle_seconds=0)
+    roster = load_roster(settings.roster)
+    first = write_year_outputs(settings, 2024, roster, with_reports=False)
+    (old,) = (first.outdir / "feedback").glob("*.xlsx")  # a warning: 总体情况 is empty
+    assert not write_year_outputs(settings, 2024, roster, with_reports=False).rebuilt
+    with Ledger(settings.ledger) as ledger:
+        (sub,) = ledger.submissions()
+        more = [*sub.findings, sub.findings[0].__class__("text.empty", "warning", "文字部分", "A5", "text.problems",
+                                                          params={"label": "五、存在的主要问题及改进情况"})]
+        ledger.update_findings(sub.id, "accepted", 0, len(more), more, sub.numbers, sub.fields, sub.agency,
+                               sub.uscc, sub.year)
+    second = write_year_outputs(settings, 2024, roster, with_reports=False)
+    assert second.rebuilt
+    (new,) = (second.outdir / "feedback").glob("*.xlsx")
+    assert new != old and not old.exists()
+    with Ledger(settings.ledger) as ledger:
+        ledger.update_findings(sub.id, "accepted", 0, 0, [], sub.numbers, sub.fields, sub.agency, sub.uscc, sub.year)
+    third = write_year_outputs(settings, 2024, roster, with_reports=False)
+    assert third.rebuilt and list((third.outdir / "feedback").glob("*.xlsx")) == []
+    # findings.csv follows them too
+    assert "text.empty" not in (third.outdir / "findings.csv").read_text(encoding="utf-8-sig")

@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.schemas.findings import Finding
+from nianbao.schemas.findings import Finding, findings_digest
+from nianbao.schemas.checks import RULES_VERSION
 from nianbao.schemas.form import FORM, TEMPLATE_VERSION
 
 from nianbao.flows.store.files import atomic_path, csv_cell
@@ -116,9 +117,11 @@ def fingerprint(statuses: list[AgencyStatus], roster: Roster, settings: Settings
     data = {
         "year": year,
         "version": TEMPLATE_VERSION,
+        "rules": RULES_VERSION,
         "county": [settings.county, settings.county_uscc],
         "roster": [[e.name, e.uscc] for e in roster.entries],
-        "agencies": [[s.agency, s.status, s.on_roster, [h.sha256 + h.outcome for h in s.history]] for s in statuses],
+        "agencies": [[s.agency, s.status, s.on_roster, [[h.sha256, h.outcome, findings_digest(h.findings)]
+                                                          for h in s.history]] for s in statuses],
     }
     return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 

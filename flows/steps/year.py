@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nianbao.schemas.checks import check_report
+from nianbao.schemas.findings import findings_digest
 from nianbao.schemas.form import FIRST_YEAR, FORM
 from nianbao.schemas.report import Report
 
@@ -33,11 +34,15 @@ from nianbao.flows.store.roster import Roster
 
 
 def feedback_name(status: AgencyStatus) -> str:
-    return f"{safe_name(status.agency, 40)}-{status.current.sha256[:8]}.xlsx"
+    """``<agency>-<file's hash>-<findings' digest>.xlsx``: a new name when the file or its findings change."""
+    c = status.current
+    return f"{safe_name(status.agency, 40)}-{c.sha256[:8]}-{findings_digest(c.findings)[:6]}.xlsx"
 
 
 def _write_feedback(outdir: Path, statuses: list[AgencyStatus], progress=None) -> dict[str, Path]:
-    """Each agency's feedback workbook (kept when it exists: its name carries the file's hash); many in parallel."""
+    """Each agency's feedback workbook, many in parallel.  One that exists is kept (its name carries the
+    file's hash and its findings' digest); any other workbook in ``feedback/`` is removed: an agency that
+    has since passed, or findings that have changed, leave no stale feedback behind."""
     written, jobs = {}, []
     for s in statuses:
         c = s.current
@@ -50,6 +55,10 @@ def _write_feedback(outdir: Path, statuses: list[AgencyStatus], progress=None) -
         title = f"{c.file_name} 校验结果：{c.errors} 个错误，{c.warnings} 个警告"
         jobs.append((str(target), c.archived_path, c.numbers is not None, list(c.findings), title))
     run_jobs(feedback_job, jobs, progress=progress)
+    current = set(written.values())
+    for stale in (outdir / "feedback").glob("*.xlsx") if (outdir / "feedback").is_dir() else ():
+        if stale not in current:
+            stale.unlink()
     return written
 
 
