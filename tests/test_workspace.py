@@ -12,6 +12,7 @@ import pytest
 
 from nianbao.flows.settings import CONFIG_NAME, load
 from nianbao.flows.steps.demo import write_sample
+from nianbao.flows.store.ledger import Ledger
 from nianbao.flows.store.roster import Entry, write_roster_csv
 from nianbao.flows.steps.sample import roster as sample_roster
 
@@ -157,3 +158,46 @@ def test_ctrl_c_stops_at_once_and_loses_nothing(tmp_path):
     recorded = [r[0] for r in db.execute("SELECT file_name FROM submissions")]
     db.close()
     assert sorted(recorded) == sorted(names)
+
+
+def test_every_file_in_inbound_is_accounted_for(tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    import docx
+
+    from nianbao.flows.excel.template import template_bytes
+    from nianbao.flows.steps.sample import valid_values
+    import random
+
+    assert nianbao("init", "ws", "--county", "巫山县", "--year", "2024", cwd=tmp_path).returncode == 0
+    ws, inbound = tmp_path / "ws", tmp_path / "ws" / "inbound"
+    audit = Entry("巫山县审计局", "")
+    (ws / "roster.csv").write_bytes(write_roster_csv([audit, Entry("巫山县统计局", "")]))
+    (inbound / "审计局").mkdir()
+    (inbound / "审计局" / "年报.xlsx").write_bytes(template_bytes(values={
+        **valid_values(random.Random(7)), "meta.agency": audit.name, "meta.year": 2024,
+        "text.overview": "总体情况。", "text.problems": "问题。"}))
+    document = docx.Document()  # what an agency writes its report in
+    document.add_paragraph("巫山县统计局2024年度政府信息公开工作年度报告")
+    document.save(inbound / "统计局年报.docx")
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.writestr("统计局/年报.xlsx", template_bytes())
+    (inbound / "统计局材料.zip").write_bytes(packed.getvalue())
+    (inbound / "扫描件.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    done = nianbao("run", "--settle", "0", cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert [p for p in inbound.rglob("*") if p.is_file()] == []  # nothing left unexplained
+    rows = {r["file"]: r for r in csv.DictReader(
+        (ws / "outbound" / "2024" / "status.csv").read_text(encoding="utf-8-sig").splitlines())}
+    assert rows["审计局-年报.xlsx"]["status"] == "accepted"
+    findings = (ws / "outbound" / "2024" / "findings.csv").read_text(encoding="utf-8-sig")
+    assert "请解压后把其中的年报逐个放入收件夹" in findings
+    assert "这是 PDF 文件" in findings  # an unreadable file no agency's name: listed apart, with its reason
+    with Ledger(ws / "var" / "ledger.sqlite3") as ledger:  # the .docx: superseded by the .zip (both 统计局's)
+        docx_sub = next(s for s in ledger.submissions() if s.file_name == "统计局年报.docx")
+    assert docx_sub.outcome == "rejected" and "这是 Word 文档（.docx），不是 Excel 工作簿" in docx_sub.findings[0].message
+    archived = [p.name for p in (ws / "var" / "archive").rglob("*") if p.is_file()]
+    assert len(archived) == 4 and any(n.endswith("统计局材料.zip") for n in archived)

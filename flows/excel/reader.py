@@ -85,6 +85,9 @@ def _human(n: float) -> str:
     return f"{n:.1f} GB"  # pragma: no cover
 
 
+UNPACK_FIRST = "这是压缩包（.zip、.rar 等），请解压后把其中的年报逐个放入收件夹"
+
+
 def _not_zip_reason(head: bytes) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if not head:
@@ -97,6 +100,8 @@ def _not_zip_reason(head: bytes) -> str:
         return "这是 XML 文本文件，不是 Excel 工作簿"
     if head.startswith(b"{\\rtf"):
         return "这是 RTF 文档，不是 Excel 工作簿"
+    if head.startswith((b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b")):
+        return UNPACK_FIRST
     try:
         head.decode("utf-8")
         return "这是文本文件（如 CSV），不是 Excel 工作簿"
@@ -163,6 +168,8 @@ def _other_zip_reason(zf: zipfile.ZipFile, names: set[str]) -> str:
         return "这是 Word 文档（.docx），不是 Excel 工作簿"
     if "ppt/presentation.xml" in names:
         return "这是 PowerPoint 文档，不是 Excel 工作簿"
+    if any(n.lower().endswith((".xlsx", ".xls", ".et", ".doc", ".docx", ".pdf")) for n in names):
+        return UNPACK_FIRST
     return "压缩包中没有 Excel 工作簿内容"
 
 

@@ -40,9 +40,6 @@ from nianbao.flows.excel.reader import Limits, read_report
 from nianbao.flows.store.roster import EMPTY, load_roster
 from nianbao.flows.settings import Settings
 
-CANDIDATE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv")
-"""What agencies drop: workbooks, and the formats a wrong "save as" produces (rejected with a reason)."""
-
 NOT_SUBMISSIONS = ("~$", ".~lock.", "._")  # Excel/WPS and LibreOffice lock files, macOS resource forks
 DEFAULT_SETTLE_SECONDS = 5.0  # a file modified more recently may still be being written
 DEFAULT_BATCH = 200
@@ -79,8 +76,44 @@ def now_iso(clock: Callable[[], dt.datetime] | None = None) -> str:
     return now.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+def bring_up(inbound: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> list[Path]:
+    """Files in subfolders of the inbound folder, moved up beside the others (``审计局/年报.xlsx`` becomes
+    ``审计局-年报.xlsx``: the folder's name may name the agency), so that every file is accounted for.
+
+    The bytes are not touched; a file still being written waits, in place, for the next pass.
+    """
+    moved = []
+    if not inbound.is_dir():
+        return moved
+    now = time.time()
+    for folder, dirs, files in os.walk(inbound):
+        here = Path(folder)
+        if here == inbound:
+            continue
+        dirs.sort()
+        for name in sorted(files):
+            path = here / name
+            if name.startswith(NOT_SUBMISSIONS):
+                continue
+            try:
+                st = path.lstat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime < settle_seconds:
+                continue
+            stem = "-".join(path.relative_to(inbound).parts)
+            target, n = inbound / stem, 1
+            while os.path.lexists(target):
+                n += 1
+                target = inbound / f"{Path(stem).stem}-{n}{Path(stem).suffix}"
+            os.rename(path, target)
+            moved.append(target)
+    return moved
+
+
 def pending_files(inbound: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> tuple[list[Path], list[Path]]:
-    """(ready, still being written) candidate files of the inbound folder, by name.
+    """(ready, still being written) files of the inbound folder, by name: every file, whatever its kind
+    (what is not a report is rejected with the reason, never left unexplained), but lock files.
 
     A symbolic link is "ready" at once: it is never read, only rejected and archived.
     """
@@ -90,7 +123,7 @@ def pending_files(inbound: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS)
     now = time.time()
     for path in sorted(inbound.iterdir()):
         name = path.name
-        if name.startswith(NOT_SUBMISSIONS) or path.suffix.lower() not in CANDIDATE_SUFFIXES:
+        if name.startswith(NOT_SUBMISSIONS):
             continue
         try:
             st = path.lstat()
@@ -218,6 +251,7 @@ def intake(
     with run_lock(settings.state), Ledger(settings.ledger) as ledger:
         history = History(ledger, load_roster(settings.roster))
         result.outcomes += finish_moves(ledger, settings.inbound)
+        bring_up(settings.inbound, settle_seconds)
         ready, waiting = pending_files(settings.inbound, settle_seconds)
         result.waiting = [p.name for p in waiting]
         batches = [ready[start:start + batch_size] for start in range(0, len(ready), batch_size)]
