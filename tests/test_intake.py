@@ -221,3 +221,24 @@ def test_outputs_follow_the_findings(settings):
     assert third.rebuilt and list((third.outdir / "feedback").glob("*.xlsx")) == []
     # findings.csv follows them too
     assert "text.empty" not in (third.outdir / "findings.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_newer_failing_file_is_visible(settings):
+    """An agency corrects a passed report and the correction fails: its row says so, with its feedback."""
+    drop(settings, "第一版.xlsx", A, seed=5)
+    intake(settings, settle_seconds=0)
+    bad = valid_values(random.Random(6))
+    bad["requests.new.natural"] = "3件"
+    drop(settings, "第二版.xlsx", A, values=bad)
+    intake(settings, settle_seconds=0)
+    year = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
+    (edu,) = [s for s in year.statuses if s.agency == A.name]
+    assert edu.status == "accepted" and edu.current.file_name == "第一版.xlsx"
+    assert edu.newer_rejected.file_name == "第二版.xlsx"
+    assert edu.note("Asia/Shanghai").startswith("最新报送（第二版.xlsx）未通过，汇总仍采用 ")
+    page = (year.outdir / "index.html").read_text(encoding="utf-8")
+    assert "最新报送（第二版.xlsx）未通过" in page
+    (feedback,) = (year.outdir / "feedback").glob("*.xlsx")
+    assert feedback.name.startswith(safe_name(A.name, 40) + "-" + edu.newer_rejected.sha256[:8])
+    findings = (year.outdir / "findings.csv").read_text(encoding="utf-8-sig")
+    assert "第二版.xlsx" in findings and "cell.unit" in findings

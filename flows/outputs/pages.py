@@ -48,6 +48,7 @@ def _rows(statuses: list[AgencyStatus], feedback: dict[str, Path], base: Path, t
             "errors": c.errors if c else "",
             "warnings": c.warnings if c else "",
             "feedback": _href(fb, base) if fb else "",
+            "note": s.note(time_zone),
         })
     return rows
 

@@ -54,6 +54,21 @@ class AgencyStatus:
         return self.status == ACCEPTED and self.on_roster
 
     @property
+    def newer_rejected(self) -> Submission | None:
+        """The agency's newest submission when it was rejected after the accepted one the rollup uses."""
+        latest = self.history[-1] if self.history else None
+        if latest is None or self.current is None or latest is self.current or latest.accepted:
+            return None
+        return latest
+
+    def note(self, time_zone: str) -> str:
+        """What the agency's row must also say: 最新报送未通过，汇总仍采用 11月30日 通过的版本."""
+        if self.newer_rejected is None:
+            return ""
+        when = self.current.received_in(time_zone)
+        return f"最新报送（{self.newer_rejected.file_name}）未通过，汇总仍采用 {when[5:7].lstrip('0')}月{when[8:10].lstrip('0')}日 通过的版本"
+
+    @property
     def label(self) -> str:
         """The status as people read it: 已通过, 未通过 or 未报送, marked when the agency is not on the roster."""
         return STATUS_LABELS[self.status] + ("" if self.on_roster else NOT_LISTED)
@@ -138,13 +153,17 @@ def status_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
 
 
 def finding_rows(statuses: list[AgencyStatus]) -> list[list[object]]:
+    """Every finding of each agency's current submission, and of a newer one that was rejected."""
     rows = []
     for s in statuses:
-        if s.current is None:
-            continue
-        for f in s.current.findings:
-            rows.append([s.current.file_name, s.agency, f.sheet, f.cell, f.code, f.rule, f.severity, f.message])
+        for sub in (s.current, s.newer_rejected):
+            if sub is not None:
+                rows += _rows_of(s, sub)
     return rows
+
+
+def _rows_of(s: AgencyStatus, sub: Submission) -> list[list[object]]:
+    return [[sub.file_name, s.agency, f.sheet, f.cell, f.code, f.rule, f.severity, f.message] for f in sub.findings]
 
 
 def per_agency_sheet(included: list[AgencyStatus], totals: dict[str, float], matrix=None):

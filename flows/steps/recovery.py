@@ -48,6 +48,8 @@ def status_text(settings: Settings, year: int | None = None) -> str:
             c = s.current
             detail = f"{c.file_name}  {c.received_in(settings.time_zone)}  错误 {c.errors} 警告 {c.warnings}" if c else ""
             lines.append(f"  {s.label}  {s.agency}  {detail}".rstrip())
+            if note := s.note(settings.time_zone):
+                lines.append(f"    {note}")
     lines.append("")
     lines.append(f"最近收到的 {len(recent)} 份文件（共 {duplicates} 份重复文件未计数）：")
     for sub in reversed(recent):

@@ -29,13 +29,12 @@ from nianbao.flows.steps.history import History
 from nianbao.flows.steps.intake import safe_name
 from nianbao.flows.steps.parallel import feedback_job, run_jobs
 from nianbao.flows.store.files import atomic_path, csv_bytes, write_atomic
-from nianbao.flows.store.ledger import Ledger
+from nianbao.flows.store.ledger import Ledger, Submission
 from nianbao.flows.store.roster import Roster
 
 
-def feedback_name(status: AgencyStatus) -> str:
+def feedback_name(status: AgencyStatus, c: Submission) -> str:
     """``<agency>-<file's hash>-<findings' digest>.xlsx``: a new name when the file or its findings change."""
-    c = status.current
     return f"{safe_name(status.agency, 40)}-{c.sha256[:8]}-{findings_digest(c.findings)[:6]}.xlsx"
 
 
@@ -45,10 +44,10 @@ def _write_feedback(outdir: Path, statuses: list[AgencyStatus], progress=None) -
     has since passed, or findings that have changed, leave no stale feedback behind."""
     written, jobs = {}, []
     for s in statuses:
-        c = s.current
+        c = s.newer_rejected or s.current  # what the agency must act on: its newest file when that failed
         if c is None or (c.accepted and not c.findings):
             continue
-        target = outdir / "feedback" / feedback_name(s)
+        target = outdir / "feedback" / feedback_name(s, c)
         written[s.agency] = target
         if target.exists():
             continue
