@@ -39,9 +39,9 @@ class RunSummary:
 
 
 def settings_from(inbound: str, outbound: str, state: str, roster: str, county: str, county_uscc: str,
-                  max_file_mb: int, time_zone: str = DEFAULT_TIME_ZONE) -> Settings:
+                  max_file_mb: int, time_zone: str = DEFAULT_TIME_ZONE, collecting: int | None = None) -> Settings:
     return Settings(Path(inbound), Path(outbound), Path(state), Path(roster), county, county_uscc, max_file_mb,
-                    time_zone=time_zone)
+                    year=collecting, time_zone=time_zone)
 
 
 def _summarise_intake(result) -> RunSummary:
@@ -108,6 +108,7 @@ def nianbao_run(
     county_uscc: str = "",
     max_file_mb: int = 20,
     time_zone: str = DEFAULT_TIME_ZONE,
+    collecting: int | None = None,
     year: int | None = None,
     settle_seconds: float = 5.0,
     with_reports: bool = True,
@@ -117,9 +118,10 @@ def nianbao_run(
     """One intake pass over the inbound folder, then the outputs of every year touched (or of ``year``).
 
     ``progress``: long runs show counts and the time left on stderr (see :mod:`nianbao.flows.progress`).
+    ``collecting``: the report year the office is collecting (nianbao.toml); ``year``: summarise only that year.
     ``announce``: add one line for the pass to ``state/passes.log`` (``nianbao serve`` prints them).
     """
-    settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb, time_zone)
+    settings = settings_from(inbound, outbound, state, roster, county, county_uscc, max_file_mb, time_zone, collecting)
     summary = _summarise_intake(intake_task(settings, settle_seconds, year, progress))
     for y in years_task(settings, year):
         summary.years.append(publish_task(settings, y, with_reports, progress))
@@ -146,6 +148,7 @@ def flow_parameters(settings: Settings, **extra) -> dict:
         "county_uscc": settings.county_uscc,
         "max_file_mb": settings.max_file_mb,
         "time_zone": settings.time_zone,
+        "collecting": settings.year,
         **extra,
     }
 

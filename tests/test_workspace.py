@@ -201,3 +201,30 @@ def test_every_file_in_inbound_is_accounted_for(tmp_path):
     assert docx_sub.outcome == "rejected" and "这是 Word 文档（.docx），不是 Excel 工作簿" in docx_sub.findings[0].message
     archived = [p.name for p in (ws / "var" / "archive").rglob("*") if p.is_file()]
     assert len(archived) == 4 and any(n.endswith("统计局材料.zip") for n in archived)
+
+
+def test_a_report_of_another_year_is_shown_where_the_office_looks(tmp_path):
+    import random
+
+    from nianbao.flows.excel.template import write_template
+    from nianbao.flows.steps.sample import valid_values
+
+    assert nianbao("init", "ws", "--county", "巫山县", "--year", "2024", cwd=tmp_path).returncode == 0
+    ws = tmp_path / "ws"
+    a, b = Entry("巫山县审计局", ""), Entry("巫山县统计局", "")
+    (ws / "roster.csv").write_bytes(write_roster_csv([a, b]))
+    for entry, year, name in ((a, 2023, "巫山县审计局-2024年报.xlsx"), (b, 2024, "巫山县统计局-2024年报.xlsx")):
+        write_template(ws / "inbound" / name, values={**valid_values(random.Random(year)), "meta.agency": entry.name,
+                                                      "meta.year": year, "text.overview": "总体情况。",
+                                                      "text.problems": "问题。"})
+    done = nianbao("run", "--settle", "0", cwd=ws)
+    assert done.returncode == 0, done.stderr
+    assert (ws / "outbound" / "2023" / "rollup.xlsx").exists()  # filed for its own year
+    page = (ws / "outbound" / "2024" / "index.html").read_text(encoding="utf-8")
+    assert "收到 2023 年度报告" in page
+    status = nianbao("status", "--year", "2024", cwd=ws)
+    assert "未报送  巫山县审计局" in status.stdout and "收到 2023 年度报告" in status.stdout, status.stdout
+    with Ledger(ws / "var" / "ledger.sqlite3") as ledger:
+        (sub,) = [s for s in ledger.submissions() if s.agency == a.name]
+    (warning,) = [f for f in sub.findings if f.rule == "meta.other_year"]
+    assert warning.severity == "warning" and "本次收集的是 2024 年度" in warning.message

@@ -48,6 +48,7 @@ class AgencyStatus:
     on_roster: bool
     current: Submission | None = None
     history: list[Submission] = field(default_factory=list)
+    other_years: list[int] = field(default_factory=list)  # missing, but reports of these years came (see mark_other_years)
 
     @property
     def in_rollup(self) -> bool:
@@ -62,7 +63,9 @@ class AgencyStatus:
         return latest
 
     def note(self, time_zone: str) -> str:
-        """What the agency's row must also say: 最新报送未通过，汇总仍采用 11月30日 通过的版本."""
+        """What the agency's row must also say: 最新报送未通过，汇总仍采用 11月30日 通过的版本, or 收到 2023 年度报告."""
+        if self.other_years:
+            return "收到 " + "、".join(str(y) for y in self.other_years) + " 年度报告（封面年度不是本年度）"
         if self.newer_rejected is None:
             return ""
         when = self.current.received_in(time_zone)
@@ -121,6 +124,17 @@ def sum_reports(reports: list[dict[str, float]]) -> dict[str, float]:
     return totals
 
 
+def mark_other_years(statuses: list[AgencyStatus], elsewhere: list[Submission], roster: Roster, year: int) -> None:
+    """For each missing agency of the roster, the other years of the reports it did send (``elsewhere``:
+    submissions of any year), so that the year being collected says 收到 2023 年度报告 on its row."""
+    missing = {s.agency: s for s in statuses if s.on_roster and s.status == MISSING}
+    for sub in elsewhere:
+        entry = roster.resolve(sub.agency, sub.uscc) if sub.agency or sub.uscc else roster.find_in(sub.file_name)
+        s = missing.get(entry.name) if entry is not None else None
+        if s is not None and sub.year not in (None, year) and sub.year not in s.other_years:
+            s.other_years.append(sub.year)
+
+
 def sum_matrix(matrix) -> dict[str, float]:
     """:func:`sum_reports` of a numbers matrix (one row per report, one column per cell of the form)."""
     column = matrix.sum(axis=0) if len(matrix) else [0.0] * len(FORM.cells)
@@ -135,8 +149,8 @@ def fingerprint(statuses: list[AgencyStatus], roster: Roster, settings: Settings
         "rules": RULES_VERSION,
         "county": [settings.county, settings.county_uscc],
         "roster": [[e.name, e.uscc] for e in roster.entries],
-        "agencies": [[s.agency, s.status, s.on_roster, [[h.sha256, h.outcome, findings_digest(h.findings)]
-                                                          for h in s.history]] for s in statuses],
+        "agencies": [[s.agency, s.status, s.on_roster, s.other_years,
+                      [[h.sha256, h.outcome, findings_digest(h.findings)] for h in s.history]] for s in statuses],
     }
     return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 

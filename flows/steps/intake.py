@@ -399,6 +399,11 @@ def _intake_batch(ledger, settings, paths, limits, default_year, clock, result, 
     if history is not None:
         for (_, _, report), findings in zip(fresh, all_findings):
             findings.extend(cross_year_findings(report, history.previous(report)))
+    if settings.year is not None:  # filed for its own year, and said so: a copy of last year's file, often
+        for (_, _, report), findings in zip(fresh, all_findings):
+            own = coerce_year(report.fields.get("meta.year")) if report.readable else None
+            if own is not None and own != settings.year:
+                findings.append(report.finding("meta.other_year", "meta.year", year=own, collecting=settings.year))
     fallback = default_year or _likely_year(ledger, [r for _, _, r in fresh])
     moves = []
     for (path, sha, report), findings in zip(fresh, all_findings):

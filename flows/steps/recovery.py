@@ -16,7 +16,7 @@ from nianbao.flows.steps.intake import guess_year, submission_from
 from nianbao.flows.store.ledger import Ledger, Submission
 from nianbao.flows.store.locking import run_lock
 from nianbao.flows.excel.reader import Limits, read_report
-from nianbao.flows.outputs.rollup import STATUS_LABELS, agency_statuses
+from nianbao.flows.outputs.rollup import STATUS_LABELS, agency_statuses, mark_other_years
 from nianbao.flows.steps.year import write_year_outputs
 from nianbao.flows.store.roster import load_roster
 from nianbao.flows.settings import Settings
@@ -32,6 +32,7 @@ def status_text(settings: Settings, year: int | None = None) -> str:
         years = ledger.years()
         year = year or (years[-1] if years else None)
         subs = ledger.submissions(year) if year else []
+        elsewhere = ledger.submissions(numbers=False) if year and year == settings.year else []
         recent = ledger.submissions()[-RECENT:]
         duplicates = len(ledger.duplicates())
         pending = ledger.moving()
@@ -40,6 +41,7 @@ def status_text(settings: Settings, year: int | None = None) -> str:
         lines.append("台账中还没有可归入年度的年报。")
     else:
         statuses = agency_statuses(subs, roster)
+        mark_other_years(statuses, elsewhere, roster, year)
         listed = [s for s in statuses if s.on_roster]
         counts = {k: sum(1 for s in listed if s.status == k) for k in STATUS_LABELS}
         lines.append(f"{year} 年度（共 {len(listed)} 个单位）："

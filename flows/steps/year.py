@@ -22,7 +22,7 @@ from nianbao.flows.outputs.pages import index_html
 from nianbao.flows.outputs.rollup import (
     AGENCIES_CSV, FINDING_COLUMNS, FINGERPRINT_FILE, STATUS_COLUMNS, STATUS_LABELS, TOTALS_FILE, AgencyStatus,
     YearResult, agencies_frame, finding_rows, per_agency_sheet, saved_totals, status_rows, status_sheet,
-    agency_statuses, fingerprint, sum_matrix, write_agencies_csv,
+    agency_statuses, fingerprint, mark_other_years, sum_matrix, write_agencies_csv,
 )
 from nianbao.flows.settings import Settings
 from nianbao.flows.steps.history import History
@@ -146,6 +146,8 @@ def write_year_outputs(
     with Ledger(settings.ledger) as ledger:
         submissions = ledger.submissions(year, numbers=False)  # numbers are read below, and only if needed
         statuses = agency_statuses(submissions, roster)
+        if settings.year == year:  # the year being collected: say which agencies sent another year's report
+            mark_other_years(statuses, ledger.submissions(numbers=False), roster, year)
         included = [s for s in statuses if s.in_rollup]
         stamp = fingerprint(statuses, roster, settings, year)
         stamp_file = outdir / FINGERPRINT_FILE

@@ -215,9 +215,9 @@ class Ledger:
         """
         columns, convert = ("*", _row_to_submission) if numbers else (_LIGHT_COLUMNS, _row_to_light_submission)
         if year is None:
-            rows = self.db.execute(f"SELECT {columns} FROM submissions ORDER BY received_at, id")
+            rows = self.db.execute(f"SELECT {columns} FROM submissions ORDER BY id")  # the sequence received
         else:
-            rows = self.db.execute(f"SELECT {columns} FROM submissions WHERE year = ? ORDER BY received_at, id",
+            rows = self.db.execute(f"SELECT {columns} FROM submissions WHERE year = ? ORDER BY id",
                                    (year,))
         return [convert(r) for r in rows]
 
