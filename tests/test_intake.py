@@ -242,3 +242,13 @@ def test_a_newer_failing_file_is_visible(settings):
     assert feedback.name.startswith(safe_name(A.name, 40) + "-" + edu.newer_rejected.sha256[:8])
     findings = (year.outdir / "findings.csv").read_text(encoding="utf-8-sig")
     assert "第二版.xlsx" in findings and "cell.unit" in findings
+
+
+def test_an_unreadable_file_finds_its_agency_by_its_name(settings):
+    (settings.inbound / "教育委员会2024年报（定稿）.xlsx").write_bytes(b"PK\x03\x04 broken")
+    (settings.inbound / "年报.xlsx").write_bytes(b"not a workbook")  # no name in it: listed apart
+    intake(settings, settle_seconds=0, default_year=2024)
+    year = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
+    status = {s.agency: (s.status, s.on_roster) for s in year.statuses}
+    assert status[A.name] == ("rejected", True)
+    assert status["（无法识别单位：年报.xlsx）"] == ("rejected", False)
