@@ -44,6 +44,15 @@ def require_tool(*names: str, package: str) -> str:
     pytest.skip(f"{names[0]} is not installed (apt-get install {package})")
 
 
+def sum_reports(reports: list[dict[str, float]]) -> dict[str, float]:
+    """County totals computed plainly, cell by cell: the tests' oracle for the rollup's sums."""
+    totals = {}
+    for cell in FORM.cells:
+        value = sum(float(r.get(cell.code) or 0) for r in reports)
+        totals[cell.code] = round(value, 6) if cell.kind == "decimal" else float(round(value))
+    return totals
+
+
 def zeros() -> dict[str, float]:
     return {code: 0 for code in FORM.numeric_codes}
 

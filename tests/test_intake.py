@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import sum_reports
+
 from nianbao.flows.steps.intake import intake, pending_files, safe_name
 from nianbao.flows.store.ledger import Ledger
-from nianbao.flows.outputs.rollup import sum_reports
+from nianbao.flows.outputs.rollup import sum_matrix
 from nianbao.flows.steps.year import write_year_outputs
 from nianbao.flows.store.roster import Entry, RosterError, load_roster, write_roster_csv
 from nianbao.flows.steps.sample import valid_values
@@ -123,10 +125,16 @@ def test_second_run_with_nothing_new_changes_nothing(settings):
     assert {p: p.stat().st_mtime_ns for p in first.outdir.rglob("*") if p.is_file()} == stamp
 
 
-def test_sum_reports_keeps_integers_exact_and_fees_to_the_cent():
-    totals = sum_reports([{"active.fees.amount": 0.1, "requests.new.natural": 1},
-                          {"active.fees.amount": 0.2, "requests.new.natural": 2}])
+def test_sums_keep_integers_exact_and_fees_to_the_cent():
+    import numpy as np
+
+    from nianbao.schemas.form import FORM
+
+    reports = [{"active.fees.amount": 0.1, "requests.new.natural": 1}, {"active.fees.amount": 0.2, "requests.new.natural": 2}]
+    matrix = np.array([[r.get(c, 0.0) for c in FORM.numeric_codes] for r in reports])
+    totals = sum_matrix(matrix)
     assert totals["active.fees.amount"] == 0.3 and totals["requests.new.natural"] == 3
+    assert totals == sum_reports(reports)
 
 
 def test_safe_names():

@@ -20,6 +20,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from conftest import sum_reports
+
 from nianbao.flows.outputs import rollup
 from nianbao.flows.steps.year import write_year_outputs
 from nianbao.flows.steps import intake as intake_module
@@ -71,7 +73,7 @@ def test_totals_and_the_per_agency_csv(county):
     year = write_year_outputs(county, 2024, load_roster(county.roster), with_reports=False)
     with Ledger(county.ledger) as ledger:
         accepted = [s for s in ledger.submissions(2024) if s.accepted]
-    assert year.totals == pytest.approx(rollup.sum_reports([s.numbers for s in accepted]))
+    assert year.totals == pytest.approx(sum_reports([s.numbers for s in accepted]))
     rows = list(csv.reader(io.StringIO((year.outdir / "agencies.csv").read_text(encoding="utf-8-sig"))))
     assert rows[0] == ["单位名称", "统一社会信用代码", *FORM.numeric_codes]
     assert [r[0] for r in rows[1:]] == [e.name for e in AGENCIES[:3]]  # the rejected and the missing are left out

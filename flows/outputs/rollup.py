@@ -115,15 +115,6 @@ def agency_statuses(submissions: list[Submission], roster: Roster) -> list[Agenc
     return out
 
 
-def sum_reports(reports: list[dict[str, float]]) -> dict[str, float]:
-    """County totals: integers stay exact, 万元 amounts are rounded to the cent."""
-    totals = {}
-    for cell in FORM.cells:
-        value = sum(float(r.get(cell.code) or 0) for r in reports)
-        totals[cell.code] = round(value, 6) if cell.kind == "decimal" else float(round(value))
-    return totals
-
-
 def mark_other_years(statuses: list[AgencyStatus], elsewhere: list[Submission], roster: Roster, year: int) -> None:
     """For each missing agency of the roster, the other years of the reports it did send (``elsewhere``:
     submissions of any year), so that the year being collected says 收到 2023 年度报告 on its row."""
@@ -136,7 +127,7 @@ def mark_other_years(statuses: list[AgencyStatus], elsewhere: list[Submission], 
 
 
 def sum_matrix(matrix) -> dict[str, float]:
-    """:func:`sum_reports` of a numbers matrix (one row per report, one column per cell of the form)."""
+    """County totals of a numbers matrix (one row per report, one column per cell of the form)."""
     column = matrix.sum(axis=0) if len(matrix) else [0.0] * len(FORM.cells)
     return {cell.code: round(float(value), 6) if cell.kind == "decimal" else float(round(float(value)))
             for cell, value in zip(FORM.cells, column)}
