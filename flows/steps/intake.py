@@ -93,13 +93,7 @@ def bring_up(inbound: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS) -> l
         dirs.sort()
         for name in sorted(files):
             path = here / name
-            if name.startswith(NOT_SUBMISSIONS):
-                continue
-            try:
-                st = path.lstat()
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(st.st_mode) and now - st.st_mtime < settle_seconds:
+            if _state(path, now, settle_seconds) != "ready":
                 continue
             stem = "-".join(path.relative_to(inbound).parts)
             target, n = inbound / stem, 1
@@ -122,18 +116,26 @@ def pending_files(inbound: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS)
         return ready, waiting
     now = time.time()
     for path in sorted(inbound.iterdir()):
-        name = path.name
-        if name.startswith(NOT_SUBMISSIONS):
-            continue
-        try:
-            st = path.lstat()
-        except FileNotFoundError:
-            continue
-        if path.is_symlink():
-            ready.append(path)
-        elif stat.S_ISREG(st.st_mode):
-            (waiting if now - st.st_mtime < settle_seconds else ready).append(path)
+        state = _state(path, now, settle_seconds)
+        if state is not None:
+            (ready if state == "ready" else waiting).append(path)
     return ready, waiting
+
+
+def _state(path: Path, now: float, settle_seconds: float) -> str | None:
+    """"ready", "waiting" (modified too recently: may still be being written), or None: a lock file, a folder,
+    or gone.  A symbolic link is ready at once (never followed)."""
+    if path.name.startswith(NOT_SUBMISSIONS):
+        return None
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return "ready"
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return "waiting" if now - st.st_mtime < settle_seconds else "ready"
 
 
 def sha256_of(path: Path) -> str:
