@@ -20,8 +20,10 @@ ENGLISH = ("usage:", "options:", "positional arguments", "the following argument
            "Traceback")
 
 
-def nianbao(*args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def nianbao(*args, cwd: Path, timeout: float = 600, tz: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIANBAO_", "PREFECT_"))}
+    if tz is not None:
+        env["TZ"] = tz  # the clock of the machine or service that runs the command
     env["PREFECT_HOME"] = os.environ["PREFECT_HOME"]  # the tests' own Prefect home (conftest)
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     done = subprocess.run([sys.executable, "-m", "nianbao", *map(str, args)], cwd=cwd, env=env, capture_output=True,
@@ -228,3 +230,35 @@ def test_a_report_of_another_year_is_shown_where_the_office_looks(tmp_path):
         (sub,) = [s for s in ledger.submissions() if s.agency == a.name]
     (warning,) = [f for f in sub.findings if f.rule == "meta.other_year"]
     assert warning.severity == "warning" and "本次收集的是 2024 年度" in warning.message
+
+
+def test_an_agencys_corrections_as_the_office_sees_them(tmp_path):
+    """Runs from a China-time shell and a UTC service; a newer failing file; the agency passing at last."""
+    import random
+
+    from nianbao.flows.excel.template import write_template
+    from nianbao.flows.steps.sample import valid_values
+
+    assert nianbao("init", "ws", "--county", "巫山县", "--year", "2024", cwd=tmp_path).returncode == 0
+    ws = tmp_path / "ws"
+    audit = Entry("巫山县审计局", "")
+    (ws / "roster.csv").write_bytes(write_roster_csv([audit]))
+    good = {**valid_values(random.Random(8)), "meta.agency": audit.name, "meta.year": 2024,
+            "text.overview": "总体情况。", "text.problems": "问题。"}
+    page, feedback = ws / "outbound" / "2024" / "index.html", ws / "outbound" / "2024" / "feedback"
+
+    write_template(ws / "inbound" / "审计局-第一版.xlsx", values=good)
+    assert nianbao("run", "--settle", "0", cwd=ws, tz="Asia/Shanghai").returncode == 0
+    write_template(ws / "inbound" / "审计局-第二版.xlsx", values={**good, "requests.new.natural": "3件"})
+    assert nianbao("run", "--settle", "0", cwd=ws, tz="UTC").returncode == 0  # a service on UTC, hours "earlier"
+    text = page.read_text(encoding="utf-8")
+    assert "最新报送（审计局-第二版.xlsx）未通过，汇总仍采用" in text  # the newer failing file is visible
+    (sheet,) = feedback.glob("*.xlsx")
+    status = nianbao("status", cwd=ws, tz="UTC").stdout
+    assert "已通过  巫山县审计局  审计局-第一版.xlsx" in status and "最新报送（审计局-第二版.xlsx）未通过" in status
+
+    write_template(ws / "inbound" / "审计局-第三版.xlsx", values=good | {"text.other": "无。"})
+    assert nianbao("run", "--settle", "0", cwd=ws, tz="Asia/Shanghai").returncode == 0
+    text = page.read_text(encoding="utf-8")
+    assert "最新报送" not in text and "审计局-第三版.xlsx" in text
+    assert not sheet.exists() and list(feedback.glob("*.xlsx")) == []  # passed: no stale feedback left
