@@ -8,6 +8,7 @@ CSV files and the HTML reports all render from here.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from .form import EXACT_VALUE, FEE_WARNING_WAN, JUMP_FLOOR, JUMP_RATIO, LARGE_AMOUNT_WAN, LARGE_COUNT
@@ -296,3 +297,19 @@ CATALOGUE: dict[str, Rule] = {r.id: r for r in _RULES}
 
 def rule(rule_id: str) -> Rule:
     return CATALOGUE[rule_id]
+
+
+def _rules_version() -> str:
+    """A digest of everything the checks decide by: the catalogue, the equations, the single-cell rules
+    and the form's constants.  Outputs built under other rules are rebuilt."""
+    from . import form
+
+    facts = (sorted((r.id, r.severity, r.title, r.description, r.message) for r in CATALOGUE.values()),
+             [(i.key, i.left, i.right, i.anchor) for i in form.FORM.rule_instances], form.CELL_RULES,
+             {k: getattr(form, k) for k in dir(form) if k.isupper() and isinstance(getattr(form, k), (int, float, str, dict))})
+    return f"{form.TEMPLATE_VERSION}+{hashlib.sha256(repr(facts).encode('utf-8')).hexdigest()[:12]}"
+
+
+RULES_VERSION = _rules_version()
+"""The template version and a digest of the rules (``nianbao-2021.1+683b78007cf2``): shown on the review
+report, and part of a year's fingerprint, so that outputs built under other rules are rebuilt."""

@@ -11,7 +11,6 @@ names the exact cell.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -31,20 +30,6 @@ from .uscc import problem as uscc_problem
 from .values import coerce_text, coerce_year, format_number, is_placeholder, shown
 
 _OPERATORS = {"==": lambda s, bound: s == bound, "<=": lambda s, bound: s <= bound}
-
-
-def _rules_version() -> str:
-    """A digest of everything the checks decide by: the catalogue, the equations, the single-cell rules
-    and the form's constants.  Outputs built under other rules are rebuilt."""
-    from . import form
-
-    facts = (sorted((r.id, r.severity, r.title, r.description, r.message) for r in CATALOGUE.values()),
-             [(i.key, i.left, i.right, i.anchor) for i in FORM.rule_instances], CELL_RULES,
-             {k: getattr(form, k) for k in dir(form) if k.isupper() and isinstance(getattr(form, k), (int, float, str, dict))})
-    return hashlib.sha256(repr(facts).encode("utf-8")).hexdigest()[:12]
-
-
-RULES_VERSION = _rules_version()
 
 
 def _year_ok(last_year: int):

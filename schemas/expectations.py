@@ -25,10 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .catalogue import CATALOGUE, ERROR, WARNING
-from .form import FORM, JUMP_FLOOR, LINEAR_RULES, RESULT_GROUPS, TEMPLATE_VERSION
+from .form import FORM, JUMP_FLOOR, LINEAR_RULES, RESULT_GROUPS
 
-RULES_VERSION = TEMPLATE_VERSION
-"""The version of the form and its rules the report was checked against (shown on the report)."""
 
 SEVERITY_WORDS = {ERROR: "必须满足", WARNING: "提示核实"}
 """How a reviewer reads an expectation's severity."""

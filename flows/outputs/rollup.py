@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.schemas.findings import Finding, findings_digest
-from nianbao.schemas.checks import RULES_VERSION
+from nianbao.schemas.catalogue import RULES_VERSION
 from nianbao.schemas.form import FORM, TEMPLATE_VERSION
 
 from nianbao.flows.store.files import atomic_path, csv_cell

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from nianbao.flows.outputs.html import render
-from nianbao.schemas.catalogue import ERROR, WARNING
+from nianbao.schemas.catalogue import ERROR, RULES_VERSION, WARNING
 from nianbao.schemas.checks import residuals_frame
 from nianbao.schemas.expectations import (
     ALL_PEERS,
@@ -80,7 +80,6 @@ from nianbao.schemas.expectations import (
     PART_VALUES,
     PROGRESS_MEANING,
     PROGRESS_TITLE,
-    RULES_VERSION,
     SHARE_GAP,
     SHARE_MIN_REQUESTS,
     SHARES,
