@@ -54,7 +54,11 @@ def test_serve_picks_up_a_dropped_file_and_stops_cleanly(tmp_path):
             time.sleep(2)
         rows = list(csv.DictReader(status.read_text(encoding="utf-8-sig").splitlines()))
         assert [(r["agency"], r["status"]) for r in rows] == [(AGENCY.name, "accepted"), ("巫山县公安局", "missing")]
-        time.sleep(5)  # the pass prints its line once its last task is done
+        passes = tmp_path / "var" / "passes.log"  # the pass writes its line once its last task is done
+        while time.monotonic() < deadline and "新收 1 份" not in (passes.read_text(encoding="utf-8")
+                                                                 if passes.exists() else ""):
+            time.sleep(1)
+        time.sleep(2)  # serve prints new lines of passes.log every half second
     finally:
         proc.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
