@@ -122,14 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--roster", metavar="FILE", help="单位名单")
     rp.add_argument("--outbound", metavar="DIR", help="输出文件夹")
 
-    im = sub.add_parser("import", help="导入已发布的年报（网页或文本）为填好的模板",
-                        description="读取已发布的年报（网页 HTML、纯文本或 markdown），按国家格式的位置把表二、表三、表四的"
-                                    "数字和一、五、六部分的文字写入年报模板（.xlsx），并按常规规则校验。")
-    im.add_argument("file", metavar="FILE", help="已发布的年报（.html/.htm/.txt/.md）")
-    im.add_argument("--agency", required=True, metavar="NAME", help="单位名称")
-    im.add_argument("--year", type=int, required=True, metavar="Y", help="报告年度，如 2024")
-    im.add_argument("--uscc", default="", metavar="CODE", help="统一社会信用代码（18 位，可不填）")
-    im.add_argument("-o", "--output", metavar="OUT.xlsx", help="输出文件（默认：当前文件夹下 <单位名称>-<年度>年报.xlsx）")
+    im = sub.add_parser("import", help="导入已发布的年报（Word、PDF、网页或文本）为填好的模板",
+                        description="读取已发布或起草的年报（Word .docx、PDF、网页 HTML、纯文本或 markdown），按行名和表头把"
+                                    "表二、表三、表四的每个数字对应到国家格式的单元格，连同一、五、六部分的文字写入年报模板（.xlsx），"
+                                    "并按常规规则校验。只有 200 个数字全部按行和列确定时才写出文件。单位名称和年度默认取自标题。")
+    im.add_argument("file", nargs="+", metavar="FILE", help="已发布的年报（.docx/.pdf/.html/.htm/.txt/.md），或包含它们的文件夹")
+    im.add_argument("--agency", metavar="NAME", help="单位名称（默认取自标题；只能用于一份文件）")
+    im.add_argument("--year", type=int, metavar="Y", help="报告年度，如 2024（默认取自标题）")
+    im.add_argument("--uscc", default="", metavar="CODE", help="统一社会信用代码（18 位，可不填；只能用于一份文件）")
+    im.add_argument("-o", "--output", metavar="OUT.xlsx", help="输出文件（只能用于一份文件；默认：<单位名称>-<年度>年报.xlsx）")
+    im.add_argument("--outdir", metavar="DIR", help="输出文件夹（默认：当前文件夹）")
     im.add_argument("--force", action="store_true", help="覆盖已存在的文件")
 
     pb = sub.add_parser("publish", help="根据全县汇总生成本县年度报告（网页和 Word）",
@@ -360,31 +362,66 @@ def cmd_reprocess(args) -> int:
 def cmd_import(args) -> int:
     from nianbao.schemas.uscc import problem
 
-    from nianbao.flows.steps.importing import default_output, import_report
+    from nianbao.flows.documents.published import ImportFailed
+    from nianbao.flows.steps.importing import default_output, document_sources, import_report
 
-    agency = args.agency.strip()
-    if not agency:
+    agency = args.agency.strip() if args.agency is not None else None
+    if args.agency is not None and not agency:
         raise CommandLineError("--agency 单位名称不能为空")
-    _check_year(args.year)
+    if args.year is not None:
+        _check_year(args.year)
     if args.uscc and (why := problem(args.uscc)):
         raise CommandLineError(f"统一社会信用代码“{args.uscc}”有误：{why}")
-    out = Path(args.output) if args.output else default_output(agency, args.year)
-    if out.suffix.lower() != ".xlsx":
+    sources = document_sources(args.file)
+    for given in map(Path, args.file):
+        if given.is_dir() and not any(s.parent == given for s in sources):
+            raise CommandLineError(f"文件夹中没有可导入的年报（.docx/.pdf/.html/.htm/.txt/.md）：{given}")
+    single = len(sources) == 1
+    if not single and (args.output or agency or args.uscc):
+        raise CommandLineError("导入多份文件时不能使用 -o/--output、--agency 或 --uscc（各份的单位名称取自标题），请用 --outdir")
+    out = Path(args.output) if args.output else None
+    if out is None and single and agency and args.year is not None:
+        out = default_output(agency, args.year, Path(args.outdir) if args.outdir else None)
+    if out is not None and out.suffix.lower() != ".xlsx":
         raise CommandLineError(f"输出文件须以 .xlsx 结尾：{out}")
-    if out.exists() and not args.force:
+    if out is not None and out.exists() and not args.force:
         raise CommandLineError(f"文件已存在：{out}（如需覆盖请加 --force）")
-    result = import_report(Path(args.file), agency=agency, year=args.year, uscc=args.uscc.upper(), output=out,
-                           force=args.force)
-    print(f"读取：{result.source}（{result.kind}）")
-    for f in result.findings:
-        print("  " + finding_line(f))
-    if not result.written:
-        print("未导入：原文中的数字无法按位置可靠对应到国家格式（见上），没有写出文件。")
-        return EXIT_FINDINGS
-    print(f"已写出：{result.output}（{agency}，{args.year} 年度）")
-    print("校验结果：")
-    print(render_text([result.check]))
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+    outdir = Path(args.outdir) if args.outdir else None
+    if outdir is not None and outdir.exists() and not outdir.is_dir():
+        raise CommandLineError(f"--outdir 不是文件夹：{outdir}")
+
+    def accept_year(year: int) -> None:
+        try:
+            _check_year(year)
+        except CommandLineError as exc:
+            raise ImportFailed(f"标题中的年度不可用：{exc}，请用 --year 指定") from None
+
+    written = passed = 0
+    for source in sources:
+        if not single:
+            print(f"—— {source.name}")
+        try:
+            result = import_report(source, agency=agency, year=args.year, uscc=args.uscc.upper(), output=out,
+                                   outdir=outdir, force=args.force, accept_year=accept_year)
+        except ImportFailed as exc:
+            if single:
+                raise
+            print(f"未导入：{exc}")
+            continue
+        print(f"读取：{result.source}（{result.kind}）")
+        for f in result.findings:
+            print("  " + finding_line(f))
+        if not result.written:
+            print("未导入：并非每个数字都能按行名和表头确定其单元格（原因见上），没有写出文件。")
+            continue
+        written += 1
+        passed += result.ok
+        print(f"已写出：{result.output}（{result.agency}，{result.year} 年度）")
+        print("校验结果：")
+        print(render_text([result.check]))
+    if not single:
+        print(f"共 {len(sources)} 份：写出 {written} 份（其中通过校验 {passed} 份），未导入 {len(sources) - written} 份。")
+    return EXIT_OK if passed == len(sources) else EXIT_FINDINGS
 
 
 def cmd_publish(args) -> int:

@@ -29,13 +29,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from itertools import groupby
 from html.parser import HTMLParser
 
 from .findings import Finding, has_errors, make
-from .form import FORM, SECTIONS, TEXT_FIELDS, Form, Table
+from .form import FORM, OLD_2019_MARKERS, SECTIONS, TEXT_FIELDS, Form
 from .layout import LAYOUT
+from .placement import EMPTY, NON_NUMBER, Grid, Placed, classify, grid_from_rows, grid_from_spans, place_table
 from .report import Report
-from .values import is_placeholder
 
 # --------------------------------------------------------------------------
 # Lines: what any input format becomes
@@ -88,17 +89,26 @@ _SKIPPED_TAGS = {"script", "style", "head", "noscript", "template", "svg", "obje
 
 @dataclass
 class _TableContext:
-    row: list[str] | None = None
+    row: list[tuple[str, int, int]] | None = None  # the open row's cells: (text, rowspan, colspan)
     cell: list[str] | None = None
+    span: tuple[int, int] = (1, 1)  # the open cell's rowspan, colspan
+    rows: list[list[tuple[str, int, int]]] = field(default_factory=list)
     layout: bool = False  # a table used for page layout: it holds another table in a cell
 
 
+def _span(attrs, name: str) -> int:
+    value = dict(attrs).get(name) or "1"
+    digits = re.match(r"\s*(\d+)", value)
+    return min(max(int(digits.group(1)), 1), 1000) if digits else 1
+
+
 class _HtmlLines(HTMLParser):
-    """HTML → :class:`Line` s: a row per ``<tr>``, a line per block of text outside tables."""
+    """HTML → items: a :class:`Grid` per data table (its ``rowspan``/``colspan`` honoured), a :class:`Line`
+    per block of text outside tables."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines: list[Line] = []
+        self.lines: list[Line | Grid] = []
         self.text: list[str] = []
         self.tables: list[_TableContext] = []
         self.skip = 0
@@ -126,15 +136,20 @@ class _HtmlLines(HTMLParser):
         else:
             if ctx.row is None:
                 ctx.row = []
-            ctx.row.append(re.sub(r"\s+", " ", "".join(ctx.cell)).strip())
+            text = "\n".join(re.sub(r"\s+", " ", part).strip() for part in "".join(ctx.cell).split("\n"))
+            ctx.row.append((text.strip("\n "), *ctx.span))
         ctx.cell = None
 
     def _close_row(self, ctx: _TableContext) -> None:
         self._close_cell(ctx)
         if ctx.row is not None and not ctx.layout:
-            if any(ctx.row):
-                self.lines.append(Line(tuple(ctx.row), row=True))
+            ctx.rows.append(ctx.row)
         ctx.row = None
+
+    def _emit_table(self, ctx: _TableContext) -> None:
+        if ctx.rows and any(text for row in ctx.rows for text, _, _ in row):
+            self.lines.append(grid_from_spans(ctx.rows))
+        ctx.rows = []
 
     # -- parser callbacks -------------------------------------------------
 
@@ -154,8 +169,9 @@ class _HtmlLines(HTMLParser):
                 outer.cell = []
                 outer.layout = True
                 if outer.row:
-                    self.lines.append(Line(tuple(outer.row), row=True))
+                    outer.rows.append(outer.row)
                 outer.row = None
+                self._emit_table(outer)
                 self._flush_text()
                 self.text = [buffered]
             self._flush_text()
@@ -169,6 +185,7 @@ class _HtmlLines(HTMLParser):
             if ctx.layout:
                 self._flush_text()
             ctx.cell = []
+            ctx.span = (_span(attrs, "rowspan"), _span(attrs, "colspan"))
         elif tag in _BLOCK_TAGS:
             self._block()
 
@@ -193,6 +210,7 @@ class _HtmlLines(HTMLParser):
         if tag == "table" and self.tables:
             ctx = self.tables.pop()
             self._close_row(ctx)
+            self._emit_table(ctx)
             self._flush_text()
         elif tag == "tr" and self.tables:
             self._close_row(self.tables[-1])
@@ -210,11 +228,13 @@ class _HtmlLines(HTMLParser):
     def close(self):
         super().close()
         while self.tables:
-            self._close_row(self.tables.pop())
+            ctx = self.tables.pop()
+            self._close_row(ctx)
+            self._emit_table(ctx)
         self._flush_text()
 
 
-def html_lines(markup: str) -> list[Line]:
+def html_lines(markup: str) -> list[Line | Grid]:
     parser = _HtmlLines()
     parser.feed(markup)
     parser.close()
@@ -228,7 +248,7 @@ def looks_like_html(text: str) -> bool:
     return bool(_HTML_HINT.search(text[:20000]))
 
 
-def document_lines(text: str) -> list[Line]:
+def document_lines(text: str) -> list[Line | Grid]:
     return html_lines(text) if looks_like_html(text) else text_lines(text)
 
 
@@ -241,13 +261,18 @@ _DECORATION = "#*_>`~ 　"
 HEADING_SIMILARITY = 0.8
 """How close a heading's text must be to the official title (difflib ratio) to count as that section."""
 
+Item = Line | Grid
+"""What a document is made of, in reading order: paragraphs (and text rows) and tables."""
+
 
 def _norm(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def match_heading(line: Line, index: int) -> str | None:
+def match_heading(line: Item, index: int) -> str | None:
     """If ``line`` is the heading of section ``index`` (0…5), the text following the heading on that line."""
+    if not isinstance(line, Line):
+        return None
     cells = [c for c in line.cells if c.strip()]
     if len(cells) != 1:
         return None
@@ -274,12 +299,12 @@ def match_heading(line: Line, index: int) -> str | None:
 @dataclass
 class Section:
     index: int  # 0…5, as in SECTIONS
-    heading_line: int  # index of its heading in the lines
-    lines: list[Line] = field(default_factory=list)
+    heading_line: int  # index of its heading in the items
+    lines: list[Item] = field(default_factory=list)
     tail: str = ""  # text on the heading's line after the heading
 
 
-def find_sections(lines: list[Line]) -> dict[int, Section]:
+def find_sections(lines: list[Item]) -> dict[int, Section]:
     """The sections found, by index; each heading is searched after the previous one found."""
     found: dict[int, Section] = {}
     start = 0
@@ -297,6 +322,10 @@ def find_sections(lines: list[Line]) -> dict[int, Section]:
     return found
 
 
+def item_text(item: Item) -> str:
+    return item.text if isinstance(item, Line) else "\n".join(item.text_rows)
+
+
 # --------------------------------------------------------------------------
 # Page furniture after the report (share buttons, site footers)
 # --------------------------------------------------------------------------
@@ -308,66 +337,38 @@ FURNITURE = re.compile(
 )
 
 
-def strip_furniture(lines: list[Line]) -> list[Line]:
-    """The lines before the first line of page furniture (which only follows the report)."""
+def strip_furniture(lines: list[Item]) -> list[Item]:
+    """The items before the first line of page furniture (which only follows the report)."""
     for i, line in enumerate(lines):
-        if FURNITURE.search(unicodedata.normalize("NFKC", line.text)):
+        if isinstance(line, Line) and FURNITURE.search(unicodedata.normalize("NFKC", line.text)):
             return lines[:i]
     return lines
 
 
 # --------------------------------------------------------------------------
-# Table values, by position
+# The title: agency and year, when the command line does not give them
 # --------------------------------------------------------------------------
 
-NUMBER, NON_NUMBER, LABEL = "number", "non-number", "label"
-_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?)$")
-_NUMBER_WITH_UNIT = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:万元|元|件|个|条|次|项|份|宗|起|人次|人)$")
-_CHINESE_NUMBER = re.compile(r"^[零〇一二两三四五六七八九十百千]+(?:件|个|项)?$")
+_TITLE = re.compile(r"^(?:关于)?(?:印发|公布|发布)?(?P<agency>.+?)(?P<year>20\d{2})年度?政府信息公开(?:工作)?年度?报告")
 
 
-def classify(cell: str) -> str | None:
-    """NUMBER, NON_NUMBER (a value that is not a number: ``/``, ``无``, ``3件``, ``十二``), LABEL, or None (empty)."""
-    norm = _norm(cell)
-    if not norm:
-        return None
-    if _PLAIN_NUMBER.match(norm):
-        return NUMBER
-    if is_placeholder(norm) or _NUMBER_WITH_UNIT.match(norm) or _CHINESE_NUMBER.match(norm):
-        return NON_NUMBER
-    return LABEL
+def title_of(texts) -> tuple[str, int] | None:
+    """(agency, year) from the report's title (``平潭综合实验区2024年度政府信息公开工作年度报告``), if one of
+    ``texts`` (the first lines of the document, a page title) carries it."""
+    for text in texts:
+        m = _TITLE.match(_norm(text).strip(_DECORATION + "《》“”\"'"))
+        if m:
+            agency = m.group("agency").strip("_-—|：: ")
+            if agency:
+                return agency, int(m.group("year"))
+    return None
 
 
-def number_value(cell: str) -> object:
-    """The value to write for a cell classified NUMBER: the number, or the raw text when it is not ASCII."""
-    stripped = cell.strip()
-    norm = _norm(cell).replace(",", "")
-    if stripped != _norm(cell):  # full-width digits and the like: the template's check warns on them
-        return stripped
-    value = float(norm)
-    return int(value) if value.is_integer() and "." not in norm else value
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    kind: str
-    line: int  # index of its line in the section
-
-
-def table_tokens(section: Section) -> list[Token]:
-    tokens = []
-    for i, line in enumerate(section.lines):
-        for cell in line.cells:
-            kind = classify(cell)
-            if kind is not None:
-                tokens.append(Token(cell.strip(), kind, i))
-    return tokens
-
-
-def table_codes(table: Table, form: Form = FORM) -> list[str]:
-    """The table's codes in the official reading order: blocks, rows, then columns."""
-    return [c.code for c in form.cells if c.table is table]
+def document_title(items: list[Item], limit: int = 8) -> tuple[str, int] | None:
+    """The title among the document's first lines (a title may wrap over two of them)."""
+    heads = [item.text for item in items[:limit] if isinstance(item, Line)]
+    pairs = [a + b for a, b in zip(heads, heads[1:])]
+    return title_of(heads + pairs)
 
 
 # --------------------------------------------------------------------------
@@ -379,49 +380,63 @@ def table_codes(table: Table, form: Form = FORM) -> list[str]:
 class Imported:
     """What a published report yields: values by code, narrative texts, and findings."""
 
-    values: dict[str, object]  # numeric code → number (or the raw text of a non-number)
+    values: dict[str, object]  # numeric code → number (the raw text of a non-number, "" for a blank cell)
     texts: dict[str, str]  # text.overview / text.problems / text.other
     findings: list[Finding]
     source: str = ""
+    title: tuple[str, int] | None = None  # (agency, year) read from the report's title
 
     @property
     def unambiguous(self) -> bool:
-        """Every table was found and had exactly its number of values: positions are certain."""
-        return not has_errors(self.findings)
+        """Every one of the form's cells was placed by its own row and column."""
+        return not has_errors(self.findings) and len(self.values) == len(FORM.numeric_codes)
 
     def template_values(self, *, agency: str, year: int, uscc: str = "") -> dict[str, object]:
-        """What to write into the template, by code."""
-        out: dict[str, object] = {**self.values, **self.texts, "meta.agency": agency, "meta.year": year}
+        """What to write into the template, by code (placed values only)."""
+        out: dict[str, object] = {**{k: v for k, v in self.values.items() if v != ""}, **self.texts,
+                                  "meta.agency": agency, "meta.year": year}
         if uscc:
             out["meta.uscc"] = uscc
         return out
 
 
-def _section_title(index: int) -> str:
-    return SECTIONS[index]
-
-
 def _narrative(section: Section) -> str:
     lines = [section.tail] if section.tail else []
-    lines += [line.text for line in section.lines]
+    lines += [item_text(line) for line in section.lines]
     return "\n".join(t.strip() for t in lines if t.strip())
 
 
-def _count_detail(tokens: list[Token], expected: int) -> str:
-    numbers = sum(1 for t in tokens if t.kind == NUMBER)
-    others = [t.text for t in tokens if t.kind == NON_NUMBER]
-    found = len(tokens)
-    detail = f"{'多' if found > expected else '少'} {abs(found - expected)} 个；其中数字 {numbers} 个"
-    if others:
-        shown = "、".join(f"“{t}”" for t in others[:5]) + ("等" if len(others) > 5 else "")
-        detail += f"，非数字内容 {len(others)} 个（{shown}）"
-    return detail
+def _table_grids(section: Section) -> list[Grid]:
+    """The section's tables; text rows (and a cell per line) between them become ROWS grids."""
+    out: list[Grid] = []
+    for is_grid, run in groupby(section.lines, key=lambda item: isinstance(item, Grid)):
+        if is_grid:
+            out.extend(run)
+        else:
+            rows = [list(line.cells) for line in run]
+            if rows:
+                out.append(grid_from_rows(rows))
+    return out
 
 
-def parse_published(text: str, *, source: str = "", form: Form = FORM) -> Imported:
-    """Read a published report (text, markdown or HTML) into values by code, texts and findings."""
-    lines = document_lines(text)
-    sections = find_sections(lines)
+_PROBLEM_RULES = {
+    "grouped_row": "import.grouped_row", "run_together": "import.run_together", "row_count": "import.row_count",
+    "rows": "import.rows", "columns": "import.columns", "cells": "import.cells",
+}
+
+
+def _old_format(items: list[Item]) -> str | None:
+    text = _norm("\n".join(item_text(item) for item in items))
+    return next((m for m in OLD_2019_MARKERS if _norm(m) in text), None)
+
+
+def parse_items(items: list[Item], *, source: str = "", form: Form = FORM) -> Imported:
+    """Read a document (paragraphs and tables in reading order) into values by code, texts and findings."""
+    title = document_title(items)
+    marker = _old_format(items)
+    if marker is not None:
+        return Imported({}, {}, [make("import.old_format", file=source, marker=marker)], source, title)
+    sections = find_sections(items)
     if sections:
         last = max(sections.values(), key=lambda s: s.heading_line)
         last.lines = strip_furniture(last.lines)
@@ -431,38 +446,46 @@ def parse_published(text: str, *, source: str = "", form: Form = FORM) -> Import
     findings: list[Finding] = []
     section_of_table = {SECTIONS.index(t.title): t for t in form.tables}
     section_of_text = {SECTIONS.index(f.label): f for f in TEXT_FIELDS}
+    labels = Report(numbers={}, fields={})
 
     for index in range(len(SECTIONS)):
-        title = _section_title(index)
+        title_text = SECTIONS[index]
         section = sections.get(index)
         if index in section_of_text:
             fld = section_of_text[index]
             if section is None:
                 sheet, cell = LAYOUT.address(fld.code)
-                findings.append(make("import.text", sheet=sheet, cell=cell, code=fld.code, file=source, title=title))
+                findings.append(make("import.text", sheet=sheet, cell=cell, code=fld.code, file=source,
+                                     title=title_text))
                 texts[fld.code] = ""
             else:
                 texts[fld.code] = _narrative(section)
             continue
         table = section_of_table[index]
         if section is None:
-            findings.append(make("import.section", sheet=table.sheet, file=source, title=title, number=table.number))
+            findings.append(make("import.section", sheet=table.sheet, file=source, title=title_text,
+                                 number=table.number))
             continue
-        codes = table_codes(table, form)
-        tokens = [t for t in table_tokens(section) if t.kind != LABEL]
-        if len(tokens) != len(codes):
-            findings.append(make(
-                "import.count", sheet=table.sheet, file=source, title=title, number=table.number,
-                found=len(tokens), expected=len(codes), detail=_count_detail(tokens, len(codes)),
-            ))
+        placed: Placed = place_table(table, _table_grids(section), form)
+        for problem in placed.problems:
+            findings.append(make(_PROBLEM_RULES[problem.kind], sheet=table.sheet, file=source,
+                                 number=table.number, **problem.detail))
+        if not placed.problems and not placed.complete:  # cannot happen: every unplaced cell has its cause
+            findings.append(make("import.rows", sheet=table.sheet, file=source, number=table.number,
+                                 count=len(placed.codes) - len(placed.values), rows="（未能确定的单元格）"))
+        if placed.problems:
             continue
-        for i, (code, token) in enumerate(zip(codes, tokens), start=1):
-            if token.kind == NUMBER:
-                values[code] = number_value(token.text)
-            else:
-                values[code] = token.text
+        for code in placed.codes:
+            value = placed.values[code]
+            values[code] = value
+            kind = classify(value) if isinstance(value, str) else None
+            if kind in (NON_NUMBER, EMPTY) or (isinstance(value, str) and kind is None):
                 sheet, cell = LAYOUT.address(code)
-                label = Report(numbers={}, fields={}).label(code, form)
-                findings.append(make("import.value", sheet=sheet, cell=cell, code=code, file=source,
-                                     title=title, index=i, value=token.text, label=f"「{sheet}」{label}"))
-    return Imported(values, texts, findings, source)
+                findings.append(make("import.value" if value != "" else "import.blank", sheet=sheet, cell=cell,
+                                     code=code, file=source, value=value, label=labels.full_label(code, form)))
+    return Imported(values, texts, findings, source, title)
+
+
+def parse_published(text: str, *, source: str = "", form: Form = FORM) -> Imported:
+    """Read a published report (text, markdown or HTML) into values by code, texts and findings."""
+    return parse_items(document_lines(text), source=source, form=form)

@@ -208,11 +208,12 @@ def test_a_missing_value_is_ambiguous_and_nothing_is_written(tmp_path, capsys):
     result = import_report(source, agency="巫山工业园区管委会", year=2024, output=out)
     assert not result.written and not out.exists()
     (f,) = result.findings
-    assert (f.rule, f.severity, f.sheet) == ("import.count", "error", "表三")
-    assert "174" in f.message and "175" in f.message and "少 1 个" in f.message
+    assert (f.rule, f.severity, f.sheet) == ("import.row_count", "error", "表三")
+    assert f.message == ("表三“一、本年新收政府信息公开申请数量”一行有 6 个数值，国家格式为 7 个，"
+                         "无法确定各数值属于哪一列，未导入。")
     code, text, _ = run(capsys, "import", source, "--agency", "甲", "--year", "2024", "-o", out)
     assert code == 1 and not out.exists()
-    assert "【表格数字个数不符】" in text and "未导入" in text
+    assert "【一行的数值个数不符】" in text and "未导入" in text
 
 
 def test_a_missing_table_section_is_an_error(tmp_path):
@@ -223,7 +224,8 @@ def test_a_missing_table_section_is_an_error(tmp_path):
     assert not result.written
     rules = {(f.rule, f.sheet) for f in result.findings}
     assert ("import.section", "表四") in rules
-    assert ("import.count", "表三") in rules  # 表四's 15 values now follow 表三's 175
+    # 表四's header and its 15 values now follow 表三's rows: they are no row of 表三, and 表三 itself is whole
+    assert rules == {("import.section", "表四")}
 
 
 def test_a_non_number_at_a_known_position_is_written_for_the_checks_to_name(tmp_path):
@@ -297,8 +299,22 @@ def test_html_lines_tolerate_sloppy_markup():
             "<table><tr><th>a<td>1<td> 2 <tr><td>商业<br>企业<td>&nbsp;</table>"
             "<table><tr><td><p>二、主动公开政府信息情况</p><table><tr><td>规章</td><td>0</td></tr></table>"
             "<p>说明</p></td></tr></table><script>var a = '三、';</script></body>")
-    assert [(line.cells, line.row) for line in html_lines(page)] == [
-        (("一、总体情况",), False), (("甲",), False), (("乙",), False),
-        (("a", "1", "2"), True), (("商业 企业", ""), True),
-        (("二、主动公开政府信息情况",), False), (("规章", "0"), True), (("说明",), False),
+    items = html_lines(page)
+    shown = [line.cells if isinstance(line, Line) else [[(b.text, b.x0, b.x1, b.y0, b.y1) for b in line.boxes]]
+             for line in items]
+    assert shown == [
+        ("一、总体情况",), ("甲",), ("乙",),
+        [[("a", 0, 1, 0, 1), ("1", 1, 2, 0, 1), ("2", 2, 3, 0, 1), ("商业\n企业", 0, 1, 1, 2), ("", 1, 2, 1, 2)]],
+        ("二、主动公开政府信息情况",), [[("规章", 0, 1, 0, 1), ("0", 1, 2, 0, 1)]], ("说明",),
+    ]
+
+
+def test_html_tables_keep_their_merged_cells():
+    page = ("<table><tr><td rowspan=2 colspan=2>角</td><td colspan='3'>申请人情况</td></tr>"
+            "<tr><td>甲</td><td rowspan=\"2\">乙</td><td>丙</td></tr><tr><td>a</td><td>b</td><td>1</td><td>2</td></tr>"
+            "</table>")
+    (grid,) = html_lines(page)
+    assert [(b.text, b.x0, b.x1, b.y0, b.y1) for b in grid.boxes] == [
+        ("角", 0, 2, 0, 2), ("申请人情况", 2, 5, 0, 1), ("甲", 2, 3, 1, 2), ("乙", 3, 4, 1, 3), ("丙", 4, 5, 1, 2),
+        ("a", 0, 1, 2, 3), ("b", 1, 2, 2, 3), ("1", 2, 3, 2, 3), ("2", 4, 5, 2, 3),
     ]

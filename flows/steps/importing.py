@@ -1,16 +1,17 @@
-"""``nianbao import``: a published report (web page or text) → a filled template.
+"""``nianbao import``: published reports (Word, PDF, web page, text) → filled templates.
 
-The parsing is :func:`nianbao.schemas.published.parse_published` (pure); this module
-reads and decodes the file, decides whether to write, writes the template
-through :func:`nianbao.flows.excel.template.write_template` (atomically) and checks the written
-workbook exactly as any submission is checked.
+The reading is :func:`nianbao.flows.documents.published.read_source` (bytes → paragraphs
+and tables) and :func:`nianbao.schemas.published.parse_items` (pure: tables → values
+placed by row label and column header); this module decides whether to write,
+writes the template through :func:`nianbao.flows.excel.template.write_template`
+(atomically) and checks the written workbook exactly as any submission is checked.
 
-Confidence rule: the template is written only when every table section was
-found and held exactly its number of values, so that each value's position in
-the official layout is certain.  Otherwise nothing is written and the import's
-findings say why.  Warnings (a narrative section not found, a ``/`` or
-``3件`` at a known position, written as it is for the checks to name) do not
-stop the import.
+Certainty rule: the template is written only when every one of the form's
+200 cells was placed by its own row and its own column.  Otherwise nothing is
+written and the import's findings name the cause (which table, which rows or
+columns, cells run together, the 2019 format).  Warnings (a narrative section
+not found, a ``/`` or a blank in a placed cell, written as it is for the checks
+to name) do not stop the import.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.schemas.findings import Finding
-from nianbao.schemas.published import Imported, parse_published
+from nianbao.schemas.published import Imported, parse_items
 
-from nianbao.flows.documents.published import ImportFailed, read_source
+from nianbao.flows.documents.published import DOCUMENT_SUFFIXES, ImportFailed, read_source
 from nianbao.flows.steps.checking import FileResult, check_files
 from nianbao.flows.store.files import atomic_path
 
@@ -30,9 +31,11 @@ from nianbao.flows.store.files import atomic_path
 @dataclass
 class ImportResult:
     source: Path
-    kind: str  # "HTML" or "文本"
+    kind: str  # Word / PDF / HTML / 文本
     imported: Imported
-    output: Path | None = None  # None: nothing written (ambiguous)
+    agency: str = ""
+    year: int | None = None
+    output: Path | None = None  # None: nothing written (not every cell placed)
     check: FileResult | None = None  # the written workbook, checked as a submission
     findings: list[Finding] = field(default_factory=list)
 
@@ -55,28 +58,59 @@ def default_output(agency: str, year: int, folder: Path | None = None) -> Path:
     return (folder or Path.cwd()) / f"{stem}-{year}年报.xlsx"
 
 
+def document_sources(paths) -> list[Path]:
+    """The files to import: files as given, and the documents in given folders (sorted, not recursive)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in DOCUMENT_SUFFIXES
+                              and not f.name.startswith(("~$", "."))))
+        else:
+            out.append(p)
+    return out
+
+
+def read_document(source: Path) -> tuple[Imported, str]:
+    """The document at ``source`` read into values, texts and findings, with its kind."""
+    items, kind = read_source(Path(source))
+    return parse_items(items, source=str(source)), kind
+
+
 def import_report(
     source: Path,
     *,
-    agency: str,
-    year: int,
+    agency: str | None = None,
+    year: int | None = None,
     uscc: str = "",
     output: Path | None = None,
+    outdir: Path | None = None,
     force: bool = False,
     last_year: int | None = None,
+    accept_year=None,
 ) -> ImportResult:
-    """Import ``source``; write the template when the mapping is unambiguous, then check it."""
+    """Import ``source``; write the template when every cell was placed, then check it.
+
+    ``agency`` and ``year`` default to what the report's title says; ``accept_year``
+    (a function of the year) raises :class:`ImportFailed` for a year the caller refuses.
+    """
     from nianbao.flows.excel.template import write_template
 
     source = Path(source)
-    output = Path(output) if output is not None else default_output(agency, year)
-    if output.exists() and not force:
-        raise ImportFailed(f"文件已存在：{output}（如需覆盖请加 --force）")
-    text, kind = read_source(source)
-    imported = parse_published(text, source=str(source))
-    result = ImportResult(source, kind, imported, findings=list(imported.findings))
+    imported, kind = read_document(source)
+    if (not agency or year is None) and imported.title is None and imported.unambiguous:
+        raise ImportFailed(f"{source.name}：未能从标题中读出单位名称和年度（标题应如“××局2024年度政府信息公开工作年度报告”），"
+                           "请用 --agency 和 --year 指定。")
+    titled_agency, titled_year = imported.title or ("", None)
+    agency = agency or titled_agency
+    year = year if year is not None else titled_year
+    result = ImportResult(source, kind, imported, agency, year, findings=list(imported.findings))
     if not imported.unambiguous:
         return result
+    if accept_year is not None:
+        accept_year(year)
+    output = Path(output) if output is not None else default_output(agency, year, outdir)
+    if output.exists() and not force:
+        raise ImportFailed(f"文件已存在：{output}（如需覆盖请加 --force）")
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as tmp:
         write_template(tmp, values=imported.template_values(agency=agency, year=year, uscc=uscc))
