@@ -9,6 +9,7 @@ CSV files and the HTML reports all render from here.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from .form import EXACT_VALUE, FEE_WARNING_WAN, JUMP_FLOOR, JUMP_RATIO, LARGE_AMOUNT_WAN, LARGE_COUNT
@@ -28,7 +29,10 @@ class Rule:
     message: str  # str.format template
 
     def render(self, **params) -> str:
-        return self.message.format(**params)
+        text = self.message.format(**params)
+        if any(v == "" for v in params.values()):  # an empty place (a document has no cells): no gap left
+            text = _GAP.sub("", text.replace("  ", " "))
+        return text
 
     @property
     def in_workbook(self) -> bool:
@@ -37,6 +41,7 @@ class Rule:
         return not self.id.startswith(_NOT_IN_WORKBOOK)
 
 
+_GAP = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
 _NOT_IN_WORKBOOK = ("file.", "import.", "layout.not_template", "layout.old_2019", "layout.version")  # which file, not what is in it
 
 
@@ -66,6 +71,11 @@ _RULES = (
         "file.macro", ERROR, "含有宏",
         "含宏的工作簿（.xlsm 或带 VBA 工程的文件）为安全起见不予读取。",
         "文件含有宏（VBA 工程），为安全起见不予读取。请在 Excel/WPS 中“另存为”Excel 工作簿（*.xlsx）后重新提交。",
+    ),
+    Rule(
+        "file.document", ERROR, "文档无法读取",
+        "以 Word（.docx）、PDF 或网页报送的年报须能读出文字和表格。",
+        "{reason}",
     ),
     Rule(
         "file.symlink", ERROR, "不是文件本身",
@@ -273,6 +283,12 @@ _RULES = (
         "import.section", ERROR, "未找到表格部分",
         "导入已发布的年报时，须按标题找到“二、”“三、”“四、”三个表格部分，才能读取各表的数字。",
         "未找到“{title}”部分（应以该标题单独成行），无法读取表{number}的数字，未导入。",
+    ),
+    Rule(
+        "import.title", ERROR, "标题中没有单位名称和年度",
+        "以 Word、PDF 或网页报送的年报，按标题（如“××局2024年度政府信息公开工作年度报告”）确定单位和年度。",
+        "未能从标题中读出单位名称和年度。请在文档开头写明标题，如“××局2024年度政府信息公开工作年度报告”，"
+        "或改用年报模板（Excel）报送。",
     ),
     Rule(
         "import.old_format", ERROR, "2019 年旧版格式",

@@ -120,6 +120,9 @@ def _inputs(codes: Sequence[str], following: set[str], form: Form) -> list[str]:
 
 def compact(report: Report, codes: Sequence[str]) -> str:
     """``D7:D27、D29``: cells as short runs of rows or columns."""
+    if any(not report.place(code)[1] for code in codes):  # a report read from a document: no cells
+        named = "、".join(report.label(code) for code in codes[:3])
+        return named + (f"等 {len(codes)} 项" if len(codes) > 3 else "")
     by_sheet: dict[str, list[tuple[int, int]]] = {}
     for code in codes:
         sheet, cell = report.place(code)
@@ -163,7 +166,7 @@ def locate(report: Report, findings: Sequence[Finding], form: Form = FORM) -> li
     if len(fixes) == 1:
         fix = fixes[0]
         sheet, cell = report.place(fix.code)
-        hint = f"很可能是 {cell} 填错：改为 {format_number(fix.value)} 后各项平衡。"
+        hint = f"很可能是 {cell or report.label(fix.code, form)} 填错：改为 {format_number(fix.value)} 后各项平衡。"
         on_it = [f for f in equations if f.code == fix.code]
         chosen = on_it[0] if on_it else equations[0]
         return others + [replace(chosen, sheet=sheet, cell=cell, code=fix.code, params={**chosen.params, "hint": hint})]

@@ -151,8 +151,13 @@ class Row:
 
     @property
     def leaf(self) -> str:
-        """The most specific label: the rightmost label box (for ROWS, the last label)."""
-        return self.labels[-1].text if self.labels else ""
+        """The most specific label: the rightmost label box (for ROWS, the last label), with the lines of
+        the same cell above and below it when its text wraps (WORDS)."""
+        if not self.labels:
+            return ""
+        last = max(self.labels, key=lambda b: (b.x0, b.y0))
+        same = [b for b in self.labels if min(b.x1, last.x1) - max(b.x0, last.x0) > 0.5 * min(b.x1 - b.x0, last.x1 - last.x0)]
+        return "".join(b.text for b in sorted(same, key=lambda b: b.y0))
 
     @property
     def text(self) -> str:
@@ -257,7 +262,47 @@ def rows_of(grid: Grid, index: int = 0) -> list[Row]:
     if grid.geometry == ROWS:
         return _text_rows(grid, index)
     groups = _bands(list(grid.boxes)) if grid.geometry == GRID else _lines(list(grid.boxes))
-    return [_split_row(g, grid.geometry, index) for g in groups if g]
+    rows = [_split_row(g, grid.geometry, index) for g in groups if g]
+    return _join_wrapped(rows) if grid.geometry == WORDS else rows
+
+
+def _extent(row: Row) -> tuple[float, float]:
+    return min(b.y0 for b in row.boxes), max(b.y1 for b in row.boxes)
+
+
+def _join_wrapped(rows: list[Row]) -> list[Row]:
+    """WORDS: a label wrapped over several lines, its values on one of them (or between them, when the
+    cells are centred vertically), is one row.  A line of labels alone, left of every value, joins the row
+    of values next to it (the nearer one; above on a tie) when no more than a line's height apart."""
+    filled = [r for r in rows if r.filled]
+    if not filled:
+        return rows
+    zone = min(b.x0 for r in filled for b in r.filled)
+    loose = [r for r in rows if not r.filled and r.labels and all(b.x1 <= zone for b in r.boxes)]
+    changed = True
+    while changed and loose:
+        changed = False
+        for line in list(loose):
+            top, bottom = _extent(line)
+            height = bottom - top
+            best, best_gap = None, None
+            for r in rows:
+                if r is line or r not in filled:
+                    continue
+                r_top, r_bottom = _extent(r)
+                gap = top - r_bottom if r_bottom <= top + 1e-6 else r_top - bottom
+                if gap < -0.5 * height or gap > height:
+                    continue
+                above = r_bottom <= top + 1e-6
+                if best is None or gap < best_gap - 1e-6 or (abs(gap - best_gap) <= 1e-6 and above):
+                    best, best_gap = r, gap
+            if best is not None:
+                best.labels = sorted(best.labels + line.labels, key=lambda b: (b.x0, b.y0))
+                best.boxes = sorted(best.boxes + line.boxes, key=lambda b: (b.x0, b.y0))
+                rows = [r for r in rows if r is not line]
+                loose.remove(line)
+                changed = True
+    return rows
 
 
 # --------------------------------------------------------------------------
@@ -470,7 +515,7 @@ def place_table(table: Table, grids: list[Grid], form: Form = FORM) -> Placed:
         if j in row_axis or not row.filled:
             continue
         leaf = norm(row.leaf)
-        if leaf in row_groups:
+        if leaf in row_groups and not any(norm(str(p.detail["group"])) == leaf for p in placed.problems):
             members = [a for _, a in axes if any(norm(p) == leaf for p in a.path[:-1])]
             missing = [a for a in members if matched[[x for _, x in axes].index(a)] is None]
             if missing:

@@ -473,9 +473,11 @@ def parse_items(items: list[Item], *, source: str = "", form: Form = FORM) -> Im
         if not placed.problems and not placed.complete:  # cannot happen: every unplaced cell has its cause
             findings.append(make("import.rows", sheet=table.sheet, file=source, number=table.number,
                                  count=len(placed.codes) - len(placed.values), rows="（未能确定的单元格）"))
-        if placed.problems:
-            continue
+        # what was placed is kept even when the table is refused: each value stood under its own row and
+        # column (a template pre-filled with it is an agency's starting point); unambiguous says whether all did
         for code in placed.codes:
+            if code not in placed.values:
+                continue
             value = placed.values[code]
             values[code] = value
             kind = classify(value) if isinstance(value, str) else None

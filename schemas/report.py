@@ -74,6 +74,8 @@ class Report:
     def cells_text(self, codes) -> str:
         """Addresses of several cells, as a range when they form a line."""
         places = [self.place(c) for c in codes]
+        if any(not cell for _, cell in places):
+            return ""  # a report read from a document: no cells (messages name rows and columns)
         if len(places) == 1:
             return places[0][1]
         sheets = {s for s, _ in places}

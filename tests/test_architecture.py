@@ -108,7 +108,8 @@ def test_schemas_import_no_engines_and_do_no_io():
         if not name.startswith("nianbao.schemas"):
             continue
         found = _top(_imported(name, path)) | {m for m in _imported(name, path) if m.startswith("nianbao.flows")}
-        assert not found & {"prefect", "openpyxl", "great_expectations", "os", "pathlib", "jinja2", "docx"}, path
+        assert not found & {"prefect", "openpyxl", "great_expectations", "os", "pathlib", "jinja2", "docx",
+                                 "pdfplumber"}, path
         assert not any(m.startswith("nianbao.flows") for m in found), path
         assert "open(" not in path.read_text(encoding="utf-8"), path.name
 
@@ -118,7 +119,8 @@ def test_schemas_import_no_engines_and_do_no_io():
     ("openpyxl", {"nianbao.flows.excel", "nianbao.flows.bench"}),
     ("great_expectations", {"nianbao.flows.outputs.validation", "nianbao.flows.bench"}),
     ("prefect", {"nianbao.flows.pipeline", "nianbao.flows.serve", "nianbao.flows.settings", "nianbao.flows.bench"}),
-    ("docx", {"nianbao.flows.outputs.annual_report"}),
+    ("docx", {"nianbao.flows.outputs.annual_report", "nianbao.flows.documents.word"}),
+    ("pdfplumber", {"nianbao.flows.documents.pdf"}),
     ("jinja2", {"nianbao.flows.outputs.html"}),
 ])
 def test_engines_stay_in_their_rooms(engine, owners):

@@ -165,7 +165,7 @@ CORPUS = {
     "zero-byte.xlsx": (lambda: b"", "file.unreadable", "", ""),
     "empty-workbook.xlsx": (empty_workbook, "layout.not_template", "", ""),
     "csv-renamed.xlsx": (lambda: "单位名称,数量\n巫山县,3\n".encode("gb18030"), "file.unreadable", "", ""),
-    "pdf-renamed.xlsx": (lambda: b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF", "file.unreadable", "", ""),
+    "pdf-renamed.xlsx": (lambda: b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF", "file.document", "", ""),
     "docx-renamed.xlsx": (docx_bytes, "file.unreadable", "", ""),
     "html-renamed.xlsx": (lambda: "<html><body><table><tr><td>年报</td></tr></table></body></html>".encode(),
                           "file.unreadable", "", ""),

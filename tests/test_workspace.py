@@ -197,10 +197,11 @@ def test_every_file_in_inbound_is_accounted_for(tmp_path):
     assert rows["审计局-年报.xlsx"]["status"] == "accepted"
     findings = (ws / "outbound" / "2024" / "findings.csv").read_text(encoding="utf-8-sig")
     assert "请解压后把其中的年报逐个放入收件夹" in findings
-    assert "这是 PDF 文件" in findings  # an unreadable file no agency's name: listed apart, with its reason
-    with Ledger(ws / "var" / "ledger.sqlite3") as ledger:  # the .docx: superseded by the .zip (both 统计局's)
+    assert "扫描件.pdf 无法作为 PDF 读取，可能已损坏或设置了密码" in findings  # no agency's name: listed apart
+    with Ledger(ws / "var" / "ledger.sqlite3") as ledger:  # the .docx: read as a report, its tables missing
         docx_sub = next(s for s in ledger.submissions() if s.file_name == "统计局年报.docx")
-    assert docx_sub.outcome == "rejected" and "这是 Word 文档（.docx），不是 Excel 工作簿" in docx_sub.findings[0].message
+    assert docx_sub.outcome == "rejected" and docx_sub.agency == "巫山县统计局"  # named by its title
+    assert "未找到“二、主动公开政府信息情况”部分" in " ".join(f.message for f in docx_sub.findings)
     archived = [p.name for p in (ws / "var" / "archive").rglob("*") if p.is_file()]
     assert len(archived) == 4 and any(n.endswith("统计局材料.zip") for n in archived)
 

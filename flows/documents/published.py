@@ -71,15 +71,15 @@ def read_items(data: bytes, name: str = "") -> tuple[list[Item], str]:
 
         try:
             items = read_docx(data)
-        except Exception as exc:  # noqa: BLE001 - python-docx on a damaged file: say so, never a traceback
-            raise ImportFailed(f"{name} 无法作为 Word 文档读取（{type(exc).__name__}），请用 Word/WPS 打开后重新另存为 .docx。") from None
+        except Exception:  # noqa: BLE001 - python-docx on a damaged file: say so, never a traceback
+            raise ImportFailed(f"{name} 无法作为 Word 文档读取（文件可能已损坏），请用 Word/WPS 打开后重新另存为 .docx。") from None
     elif kind == "pdf":
         from .pdf import read_pdf
 
         try:
             items = read_pdf(data)
-        except Exception as exc:  # noqa: BLE001 - pdfminer on a damaged or encrypted file
-            raise ImportFailed(f"{name} 无法作为 PDF 读取（{type(exc).__name__}），可能已损坏或设置了密码。") from None
+        except Exception:  # noqa: BLE001 - pdfminer on a damaged or encrypted file
+            raise ImportFailed(f"{name} 无法作为 PDF 读取，可能已损坏或设置了密码。请提供完整的 PDF 或 Word 文档。") from None
         if not items:
             raise ImportFailed(f"{name} 中没有可读取的文字（可能是扫描件或图片），无法导入。请提供 Word 文档或网页。")
     else:

@@ -13,6 +13,7 @@ from nianbao.schemas.findings import Finding, count, is_rejected, make
 from nianbao.schemas.report import Report
 
 from nianbao.flows.excel.reader import DEFAULT_LIMITS, Limits, read_report
+from nianbao.flows.steps.documents import DOCUMENT_SUFFIXES, document_report, is_document
 
 WORKBOOK_SUFFIXES = (".xlsx",)
 
@@ -41,12 +42,13 @@ class FileResult:
 
 
 def expand_paths(args: Iterable[str]) -> list[str]:
-    """Files as given, and the workbooks inside any folder given (sorted)."""
+    """Files as given, and the workbooks and report documents inside any folder given (sorted)."""
     out: list[str] = []
     for arg in args:
         if os.path.isdir(arg):
             out.extend(
-                str(p) for p in sorted(Path(arg).iterdir()) if p.suffix.lower() in WORKBOOK_SUFFIXES and p.is_file()
+                str(p) for p in sorted(Path(arg).iterdir()) if p.suffix.lower() in WORKBOOK_SUFFIXES + DOCUMENT_SUFFIXES
+                and p.is_file() and not p.name.startswith(("~$", "."))
             )
         else:
             out.append(arg)
@@ -56,6 +58,9 @@ def expand_paths(args: Iterable[str]) -> list[str]:
 def read_file(path: str, limits: Limits = DEFAULT_LIMITS) -> Report:
     """Read one file, turning a missing or unreadable path into a finding."""
     try:
+        if is_document(path, None) and os.path.getsize(path) <= limits.max_file_bytes:
+            with open(path, "rb") as fh:
+                return document_report(fh.read(), path)  # a Word, PDF or HTML report: read through the importer
         return read_report(path, name=path, limits=limits)
     except FileNotFoundError:
         reason = "文件不存在"

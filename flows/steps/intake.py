@@ -32,6 +32,7 @@ from nianbao.schemas.findings import count, make, is_rejected
 from nianbao.schemas.report import Report
 from nianbao.schemas.values import coerce_text, coerce_year
 
+from nianbao.flows.steps.documents import document_report, is_document
 from nianbao.flows.steps.history import History
 from nianbao.flows.store.ledger import Ledger, Submission
 from nianbao.flows.store.locking import run_lock
@@ -189,10 +190,9 @@ _YEAR_IN_NAME = re.compile(r"(?<!\d)(20[2-9]\d)(?!\d)")
 
 
 def guess_year(report: Report, file_name: str, default_year: int | None) -> int | None:
-    if report.readable:
-        year = coerce_year(report.fields.get("meta.year"))
-        if year:
-            return year
+    year = coerce_year(report.fields.get("meta.year"))  # a document refused may still name its year in its title
+    if year:
+        return year
     m = _YEAR_IN_NAME.search(file_name)
     return int(m.group(1)) if m else default_year
 
@@ -221,7 +221,7 @@ def submission_from(report: Report, findings, *, sha: str, file_name: str, recei
         file_name=file_name,
         received_at=received_at,
         archived_path=str(archived),
-        agency=coerce_text(report.fields.get("meta.agency")) if report.readable else "",
+        agency=coerce_text(report.fields.get("meta.agency")),  # a refused document's title may name it
         uscc=coerce_text(report.fields.get("meta.uscc")).upper() if report.readable else "",
         year=year,
         outcome="rejected" if rejected else "accepted",
@@ -300,6 +300,8 @@ def _read_one(path: Path, limits: Limits, *, taken: tuple[str, bytes | None] | N
                         findings=[make("file.symlink", file=path.name)])
     elif data is None:
         report = read_report(path, name=path.name, limits=limits)  # refused by size, unread
+    elif is_document(path.name, data):
+        report = document_report(data, path.name)  # a Word, PDF or HTML report: read through the importer
     else:
         report = read_report(io.BytesIO(data), name=path.name, limits=limits)
     return sha, report

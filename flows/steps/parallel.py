@@ -168,9 +168,16 @@ def feedback_job(job: tuple[str, str, bool, list, str]) -> None:
     from nianbao.flows.store.files import atomic_path
     from nianbao.flows.excel.feedback import write_feedback
 
+    from nianbao.flows.steps.documents import anchored, is_document, prefilled_template
+
     try:
-        original = Path(archived).read_bytes() if readable else None
+        original = Path(archived).read_bytes()
     except OSError:
+        original = None
+    if original is not None and is_document(archived, original):
+        # a document has no cells to mark: the template pre-filled with what it gave, marked where it fails
+        original, findings = prefilled_template(original, Path(archived).name), anchored(findings)
+    elif not readable:
         original = None
     with atomic_path(Path(target)) as tmp:
         write_feedback(original, findings, tmp, title=title)
