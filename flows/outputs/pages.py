@@ -21,6 +21,7 @@ from nianbao.flows.outputs.html import render
 from nianbao.flows.outputs.rollup import ACCEPTED, MISSING, REJECTED, STATUS_LABELS, AgencyStatus, YearResult
 from nianbao.flows.outputs.validation import REVIEW_NAME
 from nianbao.flows.settings import Settings
+from nianbao.flows.store.roster import EMPTY, Roster
 from nianbao.schemas.catalogue import CATALOGUE, ERROR
 
 TEMPLATE = "office.html.j2"
@@ -33,11 +34,13 @@ def _href(target: Path, base: Path) -> str:
     return os.path.relpath(target, base).replace(os.sep, "/")
 
 
-def _rows(statuses: list[AgencyStatus], feedback: dict[str, Path], base: Path, time_zone: str) -> list[dict]:
+def _rows(statuses: list[AgencyStatus], feedback: dict[str, Path], base: Path, time_zone: str,
+          pages: dict[str, Path]) -> list[dict]:
     rows = []
     for s in statuses:
         c = s.current
         fb = feedback.get(s.agency)
+        page = pages.get(s.agency)
         rows.append({
             "status": s.status,
             "agency": s.agency,
@@ -48,6 +51,7 @@ def _rows(statuses: list[AgencyStatus], feedback: dict[str, Path], base: Path, t
             "errors": c.errors if c else "",
             "warnings": c.warnings if c else "",
             "feedback": _href(fb, base) if fb else "",
+            "page": _href(page, base) if page else "",  # a member office's own page (a county's, for a city)
             "note": s.note(time_zone),
         })
     return rows
@@ -71,8 +75,9 @@ def _existing(path: Path | None, base: Path) -> str:
 
 
 def index_html(result: YearResult, settings: Settings, feedback: dict[str, Path],
-               updated: dt.datetime | None = None) -> str:
+               updated: dt.datetime | None = None, roster: Roster = EMPTY) -> str:
     base = result.outdir
+    pages = {e.name: page for e in roster.entries if (page := e.page(result.year)) is not None}
     listed = [s for s in result.statuses if s.on_roster]
     unlisted = [s for s in result.statuses if not s.on_roster]
     count = {k: sum(1 for s in listed if s.status == k) for k in (ACCEPTED, REJECTED, MISSING)}
@@ -102,7 +107,7 @@ def index_html(result: YearResult, settings: Settings, feedback: dict[str, Path]
         },
         rollup_findings=[{"where": f.where, "rule": f.rule, "message": f.message} for f in result.rollup_findings],
         expectation_failures=list(result.expectation_failures),
-        listed=_rows(listed, feedback, base, settings.time_zone),
-        unlisted=_rows(unlisted, feedback, base, settings.time_zone),
+        listed=_rows(listed, feedback, base, settings.time_zone, pages),
+        unlisted=_rows(unlisted, feedback, base, settings.time_zone, pages),
         roster=str(settings.roster),
     )

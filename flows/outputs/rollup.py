@@ -139,7 +139,8 @@ def fingerprint(statuses: list[AgencyStatus], roster: Roster, settings: Settings
         "version": TEMPLATE_VERSION,
         "rules": RULES_VERSION,
         "county": [settings.county, settings.county_uscc],
-        "roster": [[e.name, e.uscc] for e in roster.entries],
+        "roster": [[e.name, e.uscc, e.level, e.outbound, e.page(year) is not None] for e in roster.entries],
+        "level": settings.level,
         "agencies": [[s.agency, s.status, s.on_roster, s.other_years,
                       [[h.sha256, h.outcome, findings_digest(h.findings)] for h in s.history]] for s in statuses],
     }

@@ -179,15 +179,17 @@ def write_year_outputs(
                      extra_sheets=[per_agency_sheet(included, totals, matrix), status_sheet(statuses, settings.time_zone)])
         # the rollup must pass the very rules its parts passed; a failure here is a bug
         # (errors only: a county's sums may well trip a warning meant for one agency, e.g. fee.unit)
+        # at the office's own level (nianbao.toml): a city's total may hold its own departments' 规章
         result.rollup_findings = [f for f in check_report(read_report(tmp, name="rollup.xlsx"),
-                                                          last_year=max(year, FIRST_YEAR)) if f.is_error]
+                                                          last_year=max(year, FIRST_YEAR), levels=[settings.level])
+                                  if f.is_error]
     write_agencies_csv(outdir / AGENCIES_CSV, included, matrix)
     write_atomic(outdir / "status.csv", csv_bytes(STATUS_COLUMNS, status_rows(statuses)))
     write_atomic(outdir / "findings.csv", csv_bytes(FINDING_COLUMNS, finding_rows(statuses)))
     feedback = _write_feedback(outdir, statuses, progress)
     if with_reports:
         _write_reports(settings, year, roster, statuses, totals, feedback, result)
-    write_atomic(outdir / "index.html", index_html(result, settings, feedback).encode("utf-8"))
+    write_atomic(outdir / "index.html", index_html(result, settings, feedback, roster=roster).encode("utf-8"))
     write_atomic(outdir / TOTALS_FILE, json.dumps({"fingerprint": stamp, "totals": totals}).encode())
     write_atomic(stamp_file, stamp.encode())
     result.rebuilt = True

@@ -11,6 +11,12 @@ its history.  :meth:`Roster.match` looks at current names only, as before;
 
 An optional column ``层级`` gives an agency's government level (省、市、县 or 乡;
 县 when empty): the rules that depend on level follow it (a city may make 规章).
+
+An optional column ``汇总目录`` gives, for a member that is itself an office
+running nianbao (a county in a city's roster, a city in a province's), the
+folder of its outputs (its ``outbound/``; relative to the roster's folder or
+absolute): the office page links each member's own page for the year when it
+is reachable there.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ NAME_COLUMN = "单位名称"
 USCC_COLUMN = "统一社会信用代码"
 FORMER_COLUMN = "曾用名"
 LEVEL_COLUMN = "层级"
+OUTBOUND_COLUMN = "汇总目录"
 FORMER_SEPARATORS = re.compile(r"[、;；,，\n]+")
 
 
@@ -45,6 +52,14 @@ class Entry:
     uscc: str = ""
     former: tuple[str, ...] = ()  # former names (曾用名): renamed, or merged into this agency
     level: str = DEFAULT_LEVEL  # 层级: 省/市/县/乡
+    outbound: str = ""  # 汇总目录: a member office's outputs folder (resolved against the roster's folder)
+
+    def page(self, year: int) -> Path | None:
+        """The member office's own page for ``year``, when its folder is given and the page is there."""
+        if not self.outbound:
+            return None
+        page = Path(self.outbound) / str(year) / "index.html"
+        return page if page.is_file() else None
 
 
 def name_key(name: str) -> str:
@@ -127,7 +142,8 @@ def _decode(data: bytes) -> str:
     raise RosterError("名单文件的编码无法识别（请另存为 UTF-8 的 CSV）")
 
 
-def parse_rows(rows: list[list[object]], source: str) -> Roster:
+def parse_rows(rows: list[list[object]], source: str, base: Path | None = None) -> Roster:
+    """The roster in ``rows`` (a header row first); ``base``: the folder relative 汇总目录 start from."""
     if not rows:
         raise RosterError(f"名单文件 {source} 是空的")
     header = [normalise_text(h or "") for h in rows[0]]
@@ -137,6 +153,7 @@ def parse_rows(rows: list[list[object]], source: str) -> Roster:
     ui = header.index(USCC_COLUMN) if USCC_COLUMN in header else None
     fi = header.index(FORMER_COLUMN) if FORMER_COLUMN in header else None
     li = header.index(LEVEL_COLUMN) if LEVEL_COLUMN in header else None
+    oi = header.index(OUTBOUND_COLUMN) if OUTBOUND_COLUMN in header else None
     entries, names, codes = [], {}, {}
     for number, row in enumerate(rows[1:], start=2):
         name = str(row[ni]).strip() if ni < len(row) and row[ni] is not None else ""
@@ -160,7 +177,10 @@ def parse_rows(rows: list[list[object]], source: str) -> Roster:
         if level not in LEVELS:
             raise RosterError(f"名单文件 {source} 第 {number} 行（{name}）的“{LEVEL_COLUMN}”为“{level}”，"
                               f"应为{'、'.join(LEVELS)}之一（不填即为{DEFAULT_LEVEL}）")
-        entries.append(Entry(name, uscc, former, level))
+        folder = str(row[oi] or "").strip() if oi is not None and oi < len(row) else ""
+        if folder and base is not None and not Path(folder).is_absolute():
+            folder = str(base / folder)
+        entries.append(Entry(name, uscc, former, level, folder))
     return Roster(entries)
 
 
@@ -183,15 +203,18 @@ def load_roster(path: Path | None) -> Roster:
             raise RosterError(f"名单文件 {path} 无法读取：{type(exc).__name__}") from None
     else:
         rows = list(csv.reader(io.StringIO(_decode(path.read_bytes()))))
-    return parse_rows(rows, str(path))
+    return parse_rows(rows, str(path), path.resolve().parent)
 
 
 def write_roster_csv(entries: list[Entry]) -> bytes:
-    """A roster as CSV bytes (UTF-8 with BOM, so that Excel opens it); 曾用名 and 层级 only when used."""
+    """A roster as CSV bytes (UTF-8 with BOM, so that Excel opens it); 曾用名, 层级 and 汇总目录 only when used."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     former = any(e.former for e in entries)
     level = any(e.level != DEFAULT_LEVEL for e in entries)
-    writer.writerow([NAME_COLUMN, USCC_COLUMN] + [FORMER_COLUMN] * former + [LEVEL_COLUMN] * level)
-    writer.writerows([e.name, e.uscc] + ["、".join(e.former)] * former + [e.level] * level for e in entries)
+    folder = any(e.outbound for e in entries)
+    writer.writerow([NAME_COLUMN, USCC_COLUMN] + [FORMER_COLUMN] * former + [LEVEL_COLUMN] * level
+                    + [OUTBOUND_COLUMN] * folder)
+    writer.writerows([e.name, e.uscc] + ["、".join(e.former)] * former + [e.level] * level + [e.outbound] * folder
+                     for e in entries)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
