@@ -401,14 +401,19 @@ class Problem:
 
     kind: str  # grouped_row, run_together, row_count, rows, columns, cells
     params: tuple[tuple[str, object], ...]
+    code: str = ""  # the first cell it concerns (where a pre-filled template marks it)
 
     @property
     def detail(self) -> dict[str, object]:
         return dict(self.params)
 
 
-def _problem(kind: str, **params) -> Problem:
-    return Problem(kind, tuple(params.items()))
+def _problem(kind: str, code: str = "", **params) -> Problem:
+    return Problem(kind, tuple(params.items()), code)
+
+
+def _cell(table: Table, row: Axis, column: Axis) -> str:
+    return ".".join(p for p in (table.prefix, row.code, column.code) if p)
 
 
 @dataclass
@@ -520,16 +525,19 @@ def place_table(table: Table, grids: list[Grid], form: Form = FORM) -> Placed:
             missing = [a for a in members if matched[[x for _, x in axes].index(a)] is None]
             if missing:
                 group = next(p for p in members[0].path[:-1] if norm(p) == leaf)
+                block = next(b for b, a in axes if a is members[0] or a == members[0])
                 placed.problems.append(_problem(
-                    "grouped_row", group=group, expected=len(members),
+                    "grouped_row", _cell(table, members[0], block.columns[0]), group=group, expected=len(members),
                     rows="；".join(a.label for a in members)))
 
     reported_groups = {p.detail["group"] for p in placed.problems if p.kind == "grouped_row"}
-    unmatched = [a for (_, a), j in zip(axes, matched) if j is None
+    unmatched = [(b, a) for (b, a), j in zip(axes, matched) if j is None
                  and not any(p in reported_groups for p in a.path[:-1])]
     if unmatched:
+        first_block, first = unmatched[0]
+        unmatched = [a for _, a in unmatched]
         placed.problems.append(_problem(
-            "rows", count=len(unmatched), rows="、".join(f"“{a.label}”" for a in unmatched[:6])
+            "rows", _cell(table, first, first_block.columns[0]), count=len(unmatched), rows="、".join(f"“{a.label}”" for a in unmatched[:6])
             + ("等" if len(unmatched) > 6 else "")))
 
     # columns, run by run: a run is consecutive printed rows of values under the same headers
@@ -574,7 +582,7 @@ def _place_block(placed: Placed, table: Table, block, rows: list[Row], axes: lis
                 for col, box in zip(columns, filled):
                     placed.values[code(axis, col)] = _value(box)
                 continue
-            _count_problem(placed, row, axis, len(filled), len(columns))
+            _count_problem(placed, row, axis, len(filled), len(columns), anchor=_cell(table, axis, columns[0]))
         return None
 
     leaves, groups = _labels(columns)
@@ -605,7 +613,7 @@ def _place_block(placed: Placed, table: Table, block, rows: list[Row], axes: lis
                     placed.values[code(axis, col)] = _value(box)
             return None
         placed.problems.append(_problem(
-            "columns", count=len(missing),
+            "columns", _cell(table, axes[0], missing[0]), count=len(missing),
             columns="、".join(f"“{'／'.join(c.path)}”" for c in missing[:6]) + ("等" if len(missing) > 6 else "")))
         return None
     slot_column = {s: k for k, s in enumerate(best_map)}
@@ -625,7 +633,7 @@ def _place_block(placed: Placed, table: Table, block, rows: list[Row], axes: lis
             if k not in got or got[k].kind == EMPTY:
                 got[k] = box
         if strays or len(got) < len(columns):
-            _count_problem(placed, row, axis, len(row.filled), len(columns),
+            _count_problem(placed, row, axis, len(row.filled), len(columns), anchor=_cell(table, axis, columns[0]),
                            stray=[b.text for b in strays])
             continue
         for k, col in enumerate(columns):
@@ -633,13 +641,13 @@ def _place_block(placed: Placed, table: Table, block, rows: list[Row], axes: lis
     return best_slots
 
 
-def _count_problem(placed: Placed, row: Row, axis: Axis, found: int, expected: int, stray=()) -> None:
+def _count_problem(placed: Placed, row: Row, axis: Axis, found: int, expected: int, stray=(), anchor: str = "") -> None:
     name = axis.label or placed.table.title
     run_on = [b for b in row.filled if b.kind == NUMBER and _digits(b) > 1 and found < expected
               and _digits(b) >= expected - found + 1]
     if run_on:
-        placed.problems.append(_problem("run_together", row=name, value=squeeze(run_on[0].text)))
+        placed.problems.append(_problem("run_together", anchor, row=name, value=squeeze(run_on[0].text)))
     elif stray:
-        placed.problems.append(_problem("cells", row=name, values="、".join(f"“{t}”" for t in stray[:5])))
+        placed.problems.append(_problem("cells", anchor, row=name, values="、".join(f"“{t}”" for t in stray[:5])))
     else:
-        placed.problems.append(_problem("row_count", row=name, found=found, expected=expected))
+        placed.problems.append(_problem("row_count", anchor, row=name, found=found, expected=expected))

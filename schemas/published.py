@@ -468,7 +468,7 @@ def parse_items(items: list[Item], *, source: str = "", form: Form = FORM) -> Im
             continue
         placed: Placed = place_table(table, _table_grids(section), form)
         for problem in placed.problems:
-            findings.append(make(_PROBLEM_RULES[problem.kind], sheet=table.sheet, file=source,
+            findings.append(make(_PROBLEM_RULES[problem.kind], sheet=table.sheet, code=problem.code, file=source,
                                  number=table.number, **problem.detail))
         if not placed.problems and not placed.complete:  # cannot happen: every unplaced cell has its cause
             findings.append(make("import.rows", sheet=table.sheet, file=source, number=table.number,

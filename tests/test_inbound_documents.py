@@ -24,6 +24,7 @@ from nianbao.flows.steps.year import write_year_outputs
 from nianbao.flows.store.ledger import Ledger
 from nianbao.flows.store.roster import Entry, load_roster, write_roster_csv
 from nianbao.schemas.form import FORM
+from nianbao.schemas.layout import LAYOUT
 from nianbao.schemas.uscc import complete
 
 WORD = Entry("巫山县教育委员会", complete("11500237MB0000001"))
@@ -87,6 +88,7 @@ def test_documents_in_the_inbound_folder_are_read_checked_archived_and_summed(se
 
     (refusal,) = [f for f in subs["司法局年报.htm"].findings if f.is_error]
     assert (refusal.rule, refusal.sheet, refusal.cell) == ("import.rows", "表三", "")
+    assert refusal.code == "requests.withheld_law.natural"  # where the pre-filled template marks it
     assert "“2.其他法律行政法规禁止公开”" in refusal.message
 
     year = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
@@ -105,6 +107,11 @@ def test_documents_in_the_inbound_folder_are_read_checked_archived_and_summed(se
     assert placed == {c: float(sent[c]) for c in FORM.numeric_codes if not c.startswith("requests.")}
     assert prefilled.numbers["requests.granted.natural"] == sent["requests.granted.natural"]
     assert prefilled.numbers["requests.withheld_law.natural"] is None  # its row was not in the page
+    from openpyxl import load_workbook
+
+    marked = load_workbook(feedback)["表三"]
+    sheet, cell = LAYOUT.address("requests.withheld_law.natural")
+    assert sheet == "表三" and "行名无法识别" in marked[cell].comment.text
 
 
 def test_a_documents_narrative_goes_through_the_narrative_checks(tmp_path):
