@@ -14,14 +14,14 @@ import pytest
 
 from conftest import require_tool
 from documents_fixtures import (
-    TITLE, distinct_values, docx_with_body, official_docx, p, table_cells, tbl, tc, text_of, textless_pdf, to_pdf,
+    TEXTS, TITLE, distinct_values, docx_with_body, official_docx, p, table_cells, tbl, tc, text_of, textless_pdf, to_pdf,
     tr,
 )
 from nianbao.flows.documents.pdf import PAGE_OFFSET, is_heading, pdf_title, read_pdf
 from nianbao.flows.documents.word import docx_title, read_docx
 from nianbao.schemas.form import FORM, SECTIONS
 from nianbao.schemas.placement import GRID, WORDS, Grid, place_table, squeeze
-from nianbao.schemas.published import Line
+from nianbao.schemas.published import Line, parse_items
 
 VALUES = distinct_values()
 LONG_TITLE = "重庆市巫山县某某某某产业园区管理委员会办公室2024年度政府信息公开工作年度报告"
@@ -293,3 +293,12 @@ def test_headings():
     assert not is_heading("三、本年度办理结果")
     assert not is_heading("四、结转下年度继续办理")
     assert not is_heading("二、上年结转政府信息公开申请数量")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("name, texts", [("ruled.pdf", TEXTS), ("ruled.docx", TEXTS), ("long_title.pdf", TEXTS)])
+def test_narrative_comes_back_as_written(made, name, texts):
+    """A paragraph wrapped over printed lines is one paragraph again: the narrative checks read sentences."""
+    reader = read_docx if name.endswith(".docx") else read_pdf
+    imported = parse_items(reader(made[name]))
+    assert imported.texts == texts

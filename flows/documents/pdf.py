@@ -282,11 +282,31 @@ def _page_items(page, index: int) -> list[tuple[float, object]]:
         region = lines[start:end + 1]
         taken.update(range(start, end + 1))
         items.append((region[0].top, ("words", [(line, offset) for line in region])))
-    for k, line in enumerate(lines):
-        if k not in taken:
-            items.append((line.top, Line((line.text,))))
+    plain = [line for k, line in enumerate(lines) if k not in taken]
+    for top, text in _paragraphs(plain):
+        items.append((top, Line((text,))))
     items.sort(key=lambda item: item[0])
     return items
+
+
+def _paragraphs(lines: list[_TextLine]) -> list[tuple[float, str]]:
+    """(top, text) of the page's paragraphs: a line that fills the text's width is continued by the next
+    line when that one starts at the left margin (not indented, not a heading) right below it."""
+    if not lines:
+        return []
+    left, right = min(line.x0 for line in lines), max(line.x1 for line in lines)
+    out: list[tuple[float, str]] = []
+    previous = None
+    for line in lines:
+        h = line.height
+        if (previous is not None and previous.x1 >= right - 1.2 * h and line.x0 <= left + 0.5 * h
+                and 0 <= line.top - previous.bottom <= 1.2 * h and not is_heading(line.text)
+                and not previous.text.rstrip().endswith(_SENTENCE_END[:1])):
+            out[-1] = (out[-1][0], out[-1][1] + line.text)
+        else:
+            out.append((line.top, line.text))
+        previous = line
+    return out
 
 
 def _words_grid(lines: list[tuple[_TextLine, float]]) -> Grid:
