@@ -2,12 +2,14 @@
 
 For each N the benchmark
 
-1. generates N filled reports of a made-up province (N agencies, about 90 %
-   valid, 10 % with the typical mistakes of :mod:`flows.sample`), written
-   through :func:`flows.xlsx.write_template` with plain values in every cell
-   (what a spreadsheet application's cached values look like), and a roster
-   of the N agencies.  Generated files are kept in ``WORKDIR/files/`` keyed by
-   N and seed, so that a rerun reuses them;
+1. generates N filled reports of a made-up province (N agencies) in the mix of real
+   submissions: 10 % with an error (the typical mistakes of :mod:`flows.steps.sample`),
+   half with a warning (narrative empty, short, contradicting the tables or naming last
+   year; a tenfold jump against last year's report), narratives of real length, totals
+   as formulas with cached values (as Excel, WPS or LibreOffice save them), as formulas
+   without (as a program writes them) or as plain values; plus last year's reports of
+   some agencies, put in the ledger before the measured run.  Generated files are kept in
+   ``WORKDIR/files/`` keyed by N, seed and generator, so that a rerun reuses them;
 2. runs the pipeline over them as the flow's tasks call it — the plain
    functions :func:`flows.intake.intake` and :func:`flows.rollup.write_year_outputs`
    (rollup, status, findings, feedback workbooks, Great Expectations reports,
@@ -55,7 +57,16 @@ DEFAULT_NS = (60, 1_000, 10_000)
 DEFAULT_SEED = 2024
 DEFAULT_WORKDIR = "var/bench"
 YEAR = 2024
-FAULTY_SHARE = 0.10
+FAULTY_SHARE = 0.10  # reports with an error (the typical mistakes of flows/steps/sample.py)
+WARNING_SHARE = 0.50  # reports with a warning: narrative empty, short or against the tables, a jump on last year
+LAST_YEAR_SHARE = 0.20  # agencies (besides those with a jump) whose last year's report is in the ledger
+STYLES = ("cached", "formulas", "values")
+STYLE_SHARES = {
+    "cached": 0.60,  # totals as formulas with cached values: saved by Excel, WPS or LibreOffice
+    "formulas": 0.25,  # totals as formulas without cached values: written by a program (openpyxl)
+    "values": 0.15,  # a plain value in every cell (pasted as values, or totals typed over)
+}
+GENERATOR = 2  # bumped when the generated mix changes: cached folders of another generator are not reused
 CHUNK = 250  # reports generated per task of the generator's process pool
 RESULTS_FILE = "bench-results.json"
 COMPLETE_MARK = ".complete"
@@ -90,22 +101,114 @@ def province(n: int) -> list:
     return out
 
 
-def _write_chunk(job: tuple[str, int, int, int, int]) -> int:
-    """Write reports ``start .. stop-1`` of a province of N into ``folder`` (one task of the pool)."""
+def _number_of(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0  # text in a number cell (3件): a spreadsheet's SUM counts it as nothing
+
+
+def with_cached_totals(data: bytes, values: dict) -> bytes:
+    """A workbook whose total formulas carry cached values, as a spreadsheet application saves them.
+
+    ``data`` was written with formulas for the totals not in ``values`` (no cached values, as openpyxl
+    writes them); each formula's ``<v>`` gets the sum of its parts (text counting as nothing)."""
+    import io
+    import re
+    import zipfile
+
+    from nianbao.flows.excel.package import Package
+    from nianbao.schemas.form import FORM
+    from nianbao.schemas.layout import LAYOUT, a1
+
+    def total(code: str) -> float:
+        if code in values or code not in FORM.sums:
+            return _number_of(values.get(code))
+        return sum(total(p) for p in FORM.sums[code])
+
+    parts = {s.name: s.part for s in Package(data).sheets}
+    cached: dict[str, dict[str, str]] = {}
+    for code in FORM.sums:
+        if code in values:
+            continue
+        sheet, row, col = LAYOUT.place(code)
+        v = total(code)
+        cached.setdefault(parts[sheet], {})[a1(row, col)] = str(int(v)) if v == int(v) else repr(v)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename in cached:
+                refs = cached[info.filename]
+                body = re.sub(rb'(<c r="([A-Z]+[0-9]+)"[^>]*>)(<f>[^<]*</f>)<v\s*(?:/>|></v>)',
+                              lambda m: m.group(1) + m.group(3) + b"<v>" + refs.get(m.group(2).decode(), "").encode()
+                              + b"</v>" if m.group(2).decode() in refs else m.group(0), body)
+            zout.writestr(info, body)
+    return out.getvalue()
+
+
+def _write_chunk(job: tuple[str, int, int, int, int]) -> dict[str, int]:
+    """Write reports ``start .. stop-1`` of a province of N into ``folder`` (one task of the pool), and last
+    year's reports of some of those agencies into ``folder/../last-year``; returns the counts of the mix."""
     folder, n, seed, start, stop = job
-    from nianbao.flows.steps.sample import sample_reports
+    import io
+    import random
+
     from nianbao.flows.excel.template import write_template
+    from nianbao.flows.steps.sample import WARNING_KINDS, apply_warning, last_year_values, sample_reports
+    from nianbao.schemas.form import FORM
 
     agencies = province(n)[start:stop]
     faulty = round(len(agencies) * FAULTY_SHARE)
     reports = sample_reports(YEAR, seed=seed * 1_000_003 + start, agencies=agencies, missing=0, faulty=faulty)
-    for report in reports:
-        write_template(Path(folder) / f"{report.agency.name}-{YEAR}年报.xlsx", values=report.values)
-    return len(reports)
+    rng = random.Random(seed * 7_919 + start)
+    warned = set(rng.sample(range(len(reports)), round(len(reports) * WARNING_SHARE)))
+    last_dir = Path(folder).parent / "last-year"
+    mix = dict.fromkeys(("reports", "errors", "warned", *WARNING_KINDS, *STYLES, "last_year"), 0)
+    for i, report in enumerate(reports):
+        values = report.values
+        name = report.agency.name
+        kind = WARNING_KINDS[i % len(WARNING_KINDS)] if i in warned else None
+        if kind == "jump" and report.fault:
+            kind = "count"  # last year's report is built from this year's valid figures
+        if kind:
+            apply_warning(values, kind, name, YEAR, rng)
+            mix[kind] += 1
+            mix["warned"] += 1
+        else:
+            values.update(long_texts_of(name, values, rng))
+        if (kind == "jump" or (not report.fault and rng.random() < LAST_YEAR_SHARE)):
+            last = last_year_values({k: v for k, v in values.items()}, YEAR, name, rng, jump=kind == "jump")
+            last["meta.uscc"] = report.agency.uscc
+            write_template(last_dir / f"{name}-{YEAR - 1}年报.xlsx", values=last)
+            mix["last_year"] += 1
+        style = rng.choices(STYLES, weights=[STYLE_SHARES[s] for s in STYLES])[0]
+        if report.fault in ("row_total", "appeal_total"):
+            style = "values"  # a total typed over its formula
+        written = values if style == "values" else {k: v for k, v in values.items() if k not in FORM.sums}
+        buf = io.BytesIO()
+        write_template(buf, values=written)
+        data = with_cached_totals(buf.getvalue(), written) if style == "cached" else buf.getvalue()
+        (Path(folder) / f"{name}-{YEAR}年报.xlsx").write_bytes(data)
+        mix[style] += 1
+        mix["reports"] += 1
+        mix["errors"] += bool(report.fault)
+    return mix
+
+
+def long_texts_of(agency: str, values: dict, rng) -> dict[str, str]:
+    from nianbao.flows.steps.sample import long_texts
+
+    return long_texts(agency, YEAR, values, rng)
 
 
 def files_dir(workdir: Path, n: int, seed: int) -> Path:
-    return Path(workdir) / "files" / f"n{n}-seed{seed}"
+    return Path(workdir) / "files" / f"n{n}-seed{seed}-g{GENERATOR}"
+
+
+def mix_of(folder: Path) -> dict:
+    """The counts of the generated mix (see :func:`_write_chunk`)."""
+    return json.loads((Path(folder) / COMPLETE_MARK).read_text()).get("mix", {})
 
 
 def generate(workdir: Path, n: int, seed: int = DEFAULT_SEED, *, jobs: int | None = None,
@@ -125,25 +228,33 @@ def generate(workdir: Path, n: int, seed: int = DEFAULT_SEED, *, jobs: int | Non
     (partial / "roster.csv").write_bytes(write_roster_csv([Entry(a.name, a.uscc) for a in province(n)]))
     work = [(str(partial / "reports"), n, seed, start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
     (partial / "reports").mkdir()
+    (partial / "last-year").mkdir()
     jobs = jobs or min(os.cpu_count() or 1, len(work)) or 1
     done = 0
+    mix: dict[str, int] = {}
+
+    def add(counts: dict[str, int]) -> None:
+        nonlocal done
+        for k, v in counts.items():
+            mix[k] = mix.get(k, 0) + v
+        done += counts["reports"]
+        if progress:
+            progress(done, n)
+
     if jobs > 1:
         import multiprocessing
 
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for written in pool.imap_unordered(_write_chunk, work):
-                done += written
-                if progress:
-                    progress(done, n)
+            for counts in pool.imap_unordered(_write_chunk, work):
+                add(counts)
     else:
         for job in work:
-            done += _write_chunk(job)
-            if progress:
-                progress(done, n)
+            add(_write_chunk(job))
     count = sum(1 for _ in (partial / "reports").iterdir())
     if count != n:
         raise RuntimeError(f"generator wrote {count} reports, expected {n}")
-    (partial / COMPLETE_MARK).write_text(json.dumps({"n": n, "seed": seed, "year": YEAR}))
+    (partial / COMPLETE_MARK).write_text(json.dumps({"n": n, "seed": seed, "year": YEAR, "generator": GENERATOR,
+                                                     "mix": mix}))
     partial.rename(folder)
     return folder
 
@@ -159,12 +270,22 @@ def fresh_county(workdir: Path, files: Path, n: int):
                         roster=root / "roster.csv")
     settings.inbound.mkdir(parents=True)
     shutil.copyfile(files / "roster.csv", settings.roster)
-    for path in (files / "reports").iterdir():
-        try:
-            os.link(path, settings.inbound / path.name)  # the intake moves the link; the cached file stays
-        except OSError:
-            shutil.copyfile(path, settings.inbound / path.name)
+    last_year = files / "last-year"
+    if last_year.is_dir() and any(last_year.iterdir()):
+        # last year's reports of some agencies, in the ledger before the measured run (untimed): the
+        # cross-year checks compare this year's reports with them
+        _link_all(last_year, settings.inbound)
+        measure("seed", {"root": str(root)})
+    _link_all(files / "reports", settings.inbound)
     return settings
+
+
+def _link_all(source: Path, inbound: Path) -> None:
+    for path in source.iterdir():
+        try:
+            os.link(path, inbound / path.name)  # the intake moves the link; the cached file stays
+        except OSError:
+            shutil.copyfile(path, inbound / path.name)
 
 
 # --------------------------------------------------------------------------
@@ -288,6 +409,7 @@ def _child_pipeline(params: dict) -> dict:
                       "rollup_findings": len(y.rollup_findings),
                       "expectation_failures": len(y.expectation_failures)})
     out["publish_s"] = time.perf_counter() - t
+    out["feedback_workbooks"] = sum(1 for y in years for _ in (settings.outbound / str(y["year"]) / "feedback").glob("*.xlsx"))
     out["reports_s"] = spent["write_validation_reports"]
     out["feedback_s"] = spent["_write_feedback"]
     out["rollup_s"] = out["publish_s"] - out["reports_s"] - out["feedback_s"]
@@ -298,6 +420,14 @@ def _child_pipeline(params: dict) -> dict:
     out["reader_peak_rss_mb"] = max(peaks["reader"].values(), default=0.0)
     out["feedback_peak_rss_mb"] = max(peaks["feedback"].values(), default=0.0)
     return out
+
+
+def _child_seed(params: dict) -> dict:
+    """Last year's reports into the ledger (an intake alone), before the measured run."""
+    from nianbao.flows.steps import intake as intake_module
+
+    result = intake_module.intake(_settings_of(params["root"]), settle_seconds=0)
+    return {"accepted": result.count("accepted"), "rejected": result.count("rejected")}
 
 
 def _child_rerun(params: dict) -> dict:
@@ -440,6 +570,7 @@ def _child_prefect(params: dict) -> dict:
 
 
 CHILDREN = {
+    "seed": _child_seed,
     "pipeline": _child_pipeline,
     "rerun": _child_rerun,
     "openpyxl": _child_openpyxl,
@@ -520,7 +651,7 @@ def bench_one(workdir: Path, n: int, seed: int, *, baselines: bool = True, progr
     files = generate(workdir, n, seed, progress=bar)
     if bar:
         bar.close()
-    row: dict = {"n": n, "seed": seed, "generate_s": time.perf_counter() - t}
+    row: dict = {"n": n, "seed": seed, "generate_s": time.perf_counter() - t, "mix": mix_of(files)}
     settings = fresh_county(workdir, files, n)
     root = str(settings.inbound.parent)
     log(f"[{n}] pipeline …")
@@ -568,6 +699,25 @@ def _ms(seconds: float, n: int) -> str:
     return f"{seconds / n * 1000:.2f} ms"
 
 
+def _feedback_cell(p: dict) -> str:
+    """Feedback workbooks: seconds, and how many at how long each (two worker processes from 40 on)."""
+    count = p.get("feedback_workbooks")
+    if not count:
+        return f"{p['feedback_s']:.1f} s"
+    return f"{p['feedback_s']:.1f} s ({count} × {p['feedback_s'] / count * 1000:.1f} ms)"
+
+
+def mix_text(mix: dict) -> str:
+    if not mix:
+        return ""
+    n = mix.get("reports", 0) or 1
+    kinds = "、".join(f"{k} {mix.get(k, 0)}" for k in ("empty", "short", "count", "none", "year", "jump"))
+    return (f"{mix['reports']:,} reports: {mix.get('errors', 0)} with an error ({mix.get('errors', 0) / n:.0%}), "
+            f"{mix.get('warned', 0)} with a warning ({mix.get('warned', 0) / n:.0%}: {kinds}); totals as formulas "
+            f"with cached values {mix.get('cached', 0)}, without {mix.get('formulas', 0)}, plain values "
+            f"{mix.get('values', 0)}; last year's report in the ledger for {mix.get('last_year', 0)}.")
+
+
 def render(results: dict) -> str:
     """The results as Markdown tables, and a few lines on start-up and Prefect."""
     lines = [
@@ -579,7 +729,7 @@ def render(results: dict) -> str:
         n, p, r = row["n"], row["pipeline"], row["rerun"]
         lines.append(
             f"| {n:,} | {p['pipeline_s']:.1f} s | {_ms(p['pipeline_s'], n)} | {p['intake_s']:.1f} s "
-            f"| {p['rollup_s']:.1f} s | {p['feedback_s']:.1f} s | {p['reports_s']:.1f} s "
+            f"| {p['rollup_s']:.1f} s | {_feedback_cell(p)} | {p['reports_s']:.1f} s "
             f"| {p['peak_rss_mb']:.0f} MB ({p.get('workers_peak_rss_mb', 0):.0f} MB) | {r['rerun_s']:.2f} s |"
         )
     if any(k in row for row in results["rows"] for k in ("openpyxl", "calamine", "pandas")):
@@ -606,6 +756,9 @@ def render(results: dict) -> str:
                          f"| {ratio('calamine')} | {ratio('openpyxl')} | {ratio('pandas', inverse=True)} |")
     first = results["rows"][0]["pipeline"] if results["rows"] else None
     lines.append("")
+    for row in results["rows"]:
+        if row.get("mix"):
+            lines.append(f"Mix, N = {row['n']:,}: " + mix_text(row["mix"]))
     if first:
         lines.append(f"Imports in a fresh process: pandas, pandera and the pipeline {first['import_core_s']:.1f} s, "
                      f"Great Expectations {first['import_gx_s']:.1f} s.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 
 import pytest
 
@@ -51,7 +52,38 @@ def test_pipeline_rerun_and_report(workdir, capsys):
     assert f"| {N} |" in table and "VmHWM" in table
     outdir = workdir / "runs" / f"n{N}" / "outbound" / "2024"
     assert (outdir / "rollup.xlsx").exists() and (outdir / "agencies.csv").exists()
-    assert len(list((outdir / "feedback").iterdir())) == faulty
+    # a feedback workbook for every report with an error or a warning: about half of a realistic mix
+    assert len(list((outdir / "feedback").iterdir())) == p["feedback_workbooks"] >= N // 2
+    assert f"{p['feedback_workbooks']} ×" in table and "Mix, N = 12" in table
+
+
+def test_the_mix_is_realistic(workdir):
+    """Errors in 10 %, warnings in half, totals with and without cached values, narratives of real length."""
+    from nianbao.flows.steps.checking import check_files
+    from nianbao.flows.steps.sample import WARNING_KINDS
+
+    n = 36
+    folder = bench.generate(workdir, n, seed=11, jobs=1)
+    mix = bench.mix_of(folder)
+    assert mix["reports"] == n and mix["errors"] == round(n * bench.FAULTY_SHARE)
+    assert mix["warned"] == n // 2 and all(mix[k] for k in WARNING_KINDS)
+    assert mix["cached"] and mix["formulas"] and mix["values"] and mix["last_year"] >= mix["jump"]
+    reports = sorted(str(p) for p in (folder / "reports").iterdir())
+    results = check_files(reports)
+    with_errors = sum(r.counts[0] > 0 for r in results)
+    with_warnings = sum(r.counts[1] > 0 for r in results)
+    assert with_errors == mix["errors"]
+    assert with_warnings >= mix["warned"] - mix["jump"]  # jumps show against last year's report, in the pipeline
+    rules = {f.rule for r in results for f in r.findings}
+    assert {"text.empty", "text.count", "text.none", "text.year"} <= rules
+    lengths = [sum(len(r.report.fields[k] or "") for k in ("text.overview", "text.problems", "text.other"))
+               for r in results]
+    assert sorted(lengths)[n // 2] > 1_800  # most narratives run to about two thousand characters
+    raw = [zipfile.ZipFile(p).read("xl/worksheets/sheet4.xml") for p in reports]
+    assert any(b"<f>SUM(D5:I5)</f><v>" in x and b"<v></v>" not in x for x in raw)  # cached, as an application saves
+    assert any(b"<f>SUM(D5:I5)</f><v></v>" in x for x in raw)  # as a program writes them
+    last = sorted(str(p) for p in (folder / "last-year").iterdir())
+    assert len(last) == mix["last_year"] and all(r.counts == (0, 0) for r in check_files(last))
 
 
 def test_baselines_read_the_same_numbers(workdir):

@@ -1,8 +1,19 @@
-"""Feedback to an agency: its own workbook, annotated, behind a list of findings."""
+"""Feedback to an agency: its own workbook, annotated, behind a list of findings.
+
+Two ways to the same workbook.  The fast one edits the agency's .xlsx as a zip
+(:mod:`.package`): every part the agency wrote keeps its bytes except the few that
+must change (the workbook's sheet list, its relationships and content types, the
+styles, the annotated worksheets with their comments), and the 问题清单 sheet is
+written as XML.  When that path refuses a file (a layout it does not know, threaded
+comments, form controls in a drawing it cannot parse …), openpyxl loads, annotates
+and saves the workbook as before; when openpyxl cannot either, the feedback is the
+list alone.
+"""
 
 from __future__ import annotations
 
 import io
+from xml.sax.saxutils import escape, quoteattr
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,13 +25,19 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from nianbao.schemas.catalogue import ERROR, SEVERITY_LABELS
+from nianbao.schemas.values import FORMULA_PREFIXES
 from nianbao.schemas.findings import Finding
 from nianbao.schemas.form import (
     TEXT_SHEET,
 )
 from nianbao.schemas.layout import LAYOUT, a1, column_letter
-from .styles import BODY_FONT, CENTRE, FONT_NAME, GRID, HEADER_FILL, HEADER_FONT, LEFT, LINE_HEIGHT, MIN_TABLE_ROW, ROW_PADDING, TITLE_FONT, clean_text, line_count, print_setup, span_width, style_cell, write_text
+from .styles import (
+    BODY_FONT, CENTRE, FONT_NAME, GRID, HEADER_FILL, HEADER_FONT, HEADER_FOOTER_MARGIN, LEFT, LINE_HEIGHT,
+    MIN_TABLE_ROW, PAGE_MARGIN_END, PAGE_MARGIN_SIDE, PAPER_A4, ROW_PADDING, TITLE_FONT, clean_text, line_count,
+    print_setup, span_width, style_cell, write_text,
+)
 from .internals import all_sheets, cells_with_comments
+from .package import Note, Package
 from .template import TEXT_STYLES, input_style
 
 
@@ -79,15 +96,21 @@ def _worksheet(wb: Workbook, sheet: str) -> Worksheet | None:
 
 def _target_cell(ws: Worksheet, cell: str) -> tuple[int, int] | None:
     """(row, col) a finding's cell is shown at: a range's first cell, a merge's top-left."""
+    merges = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges]
+    return _target_place(cell, merges)
+
+
+def _target_place(cell: str, merges) -> tuple[int, int] | None:
+    """(row, col) of ``cell`` (a range's first cell) or of the top-left of the merge (r1, c1, r2, c2) it is in."""
     try:
         min_col, min_row, _, _ = range_boundaries(cell.replace("$", "").strip())
     except (ValueError, TypeError, AttributeError):
         return None
     if not (min_row and min_col and 1 <= min_row <= MAX_ROW and 1 <= min_col <= MAX_COL):
         return None
-    for merged in ws.merged_cells.ranges:
-        if merged.min_row <= min_row <= merged.max_row and merged.min_col <= min_col <= merged.max_col:
-            return merged.min_row, merged.min_col
+    for r1, c1, r2, c2 in merges:
+        if r1 <= min_row <= r2 and c1 <= min_col <= c2:
+            return r1, c1
     return min_row, min_col
 
 
@@ -126,8 +149,8 @@ def _clear_previous_feedback(wb: Workbook) -> None:
                 cell.fill = _template_fill(ws.title, cell.row, cell.column)
 
 
-def _comment(findings: list[Finding], previous: Comment | None) -> Comment:
-    """One comment for a cell: every finding's "【rule title】 message", errors first."""
+def _comment_text(findings: list[Finding], previous: Comment | Note | None) -> tuple[str, int]:
+    """One comment's text for a cell, every finding's "【rule title】 message", errors first; and its height."""
     ordered = sorted(findings, key=lambda f: f.severity != ERROR)
     lines = [f"【{f.title}】{f.severity_label}：{f.message}" for f in ordered]
     if previous is not None and previous.author != FEEDBACK_AUTHOR and previous.text:
@@ -135,7 +158,12 @@ def _comment(findings: list[Finding], previous: Comment | None) -> Comment:
     text = clean_text("\n".join(lines))
     usable = (COMMENT_WIDTH - 12) / COMMENT_CHAR
     height = line_count(text, usable + 1.0) * COMMENT_LINE + 16
-    return Comment(text, FEEDBACK_AUTHOR, height=min(max(height, 60), 900), width=COMMENT_WIDTH)
+    return text, min(max(height, 60), 900)
+
+
+def _comment(findings: list[Finding], previous: Comment | None) -> Comment:
+    text, height = _comment_text(findings, previous)
+    return Comment(text, FEEDBACK_AUTHOR, height=height, width=COMMENT_WIDTH)
 
 
 def _annotate(wb: Workbook, findings: Sequence[Finding]) -> dict[int, tuple[str, bool]]:
@@ -271,22 +299,197 @@ def _save_bytes(data: bytes, target) -> None:
         Path(target).write_bytes(data)
 
 
+# --------------------------------------------------------------------------
+# The fast path: the agency's zip edited in place
+# --------------------------------------------------------------------------
+
+
+def _is_our_colour(fill: tuple[str | None, str | None]) -> bool:
+    pattern, rgb = fill
+    return pattern == "solid" and isinstance(rgb, str) and rgb[-6:].upper() in (ERROR_COLOUR, WARNING_COLOUR)
+
+
+def _zip_clear_previous(pkg: Package) -> None:
+    """What :func:`_clear_previous_feedback` does, on the zip."""
+    if any(s.name == FEEDBACK_SHEET for s in pkg.sheets):
+        pkg.remove_sheet(FEEDBACK_SHEET)
+    for name in pkg.worksheet_notes_authored():
+        ws = pkg.worksheet(name)
+        notes = ws.notes()
+        ours = [place for place, note in notes.items() if note.author == FEEDBACK_AUTHOR]
+        if not ours:
+            continue
+        for row, col in ours:
+            del notes[(row, col)]
+            xf = ws.style(row, col)
+            if _is_our_colour(pkg.styles.fill_of(xf)):
+                ws.set_style(row, col, pkg.styles.with_fill(xf, _template_fill(name, row, col)))
+        ws.set_notes(notes)
+
+
+def _zip_annotate(pkg: Package, findings: Sequence[Finding]) -> dict[int, tuple[str, bool]]:
+    """What :func:`_annotate` does, on the zip."""
+    links: dict[int, tuple[str, bool]] = {}
+    by_cell: dict[tuple[str, int, int], list[Finding]] = {}
+    merges: dict[str, list] = {}
+    for i, f in enumerate(findings):
+        ws = pkg.worksheet(f.sheet) if f.sheet and f.sheet != FEEDBACK_SHEET else None
+        if ws is None:
+            continue
+        if f.sheet not in merges:
+            merges[f.sheet] = ws.merged()
+        place = _target_place(f.cell, merges[f.sheet]) if f.cell else None
+        if place is None:
+            links[i] = (_location(f.sheet, "A1"), False)
+            continue
+        links[i] = (_location(f.sheet, a1(*place)), True)
+        by_cell.setdefault((f.sheet, *place), []).append(f)
+    for (sheet, row, col), found in by_cell.items():
+        ws = pkg.worksheet(sheet)
+        fill = ERROR_FILL if any(f.severity == ERROR for f in found) else WARNING_FILL
+        ws.set_style(row, col, pkg.styles.with_fill(ws.style(row, col), fill))
+        notes = ws.notes()
+        text, height = _comment_text(found, notes.get((row, col)))
+        notes[(row, col)] = Note(FEEDBACK_AUTHOR, text, height=height, width=COMMENT_WIDTH)
+        ws.set_notes(notes)
+    return links
+
+
+def _text_cell(ref: str, xf_of, text: object, **style) -> str:
+    value = clean_text(text)
+    xf = xf_of(quote_prefix=value.startswith(FORMULA_PREFIXES), **style)
+    body = escape(value).replace("\r", "&#13;")
+    return f'<c r="{ref}" s="{xf}" t="inlineStr"><is><t xml:space="preserve">{body}</t></is></c>'
+
+
+def _findings_sheet_xml(pkg: Package, findings: Sequence[Finding], title: str,
+                        links: Mapping[int, tuple[str, bool]]) -> tuple[bytes, list[tuple[str, str, bool]]]:
+    """The 问题清单 worksheet as :func:`_write_findings_sheet` draws it: its XML and its local defined names."""
+    styles = pkg.styles
+    ncols = len(_FEEDBACK_COLUMNS)
+    widths = {i + 1: w for i, (_, w) in enumerate(_FEEDBACK_COLUMNS)}
+    full = span_width(widths, 1, ncols)
+    last = column_letter(ncols)
+    rows: list[str] = []
+    merges: list[str] = []
+    hyperlinks: list[str] = []
+
+    def row_xml(r: int, height: float, cells: list[str]) -> str:
+        return f'<row r="{r}" ht="{height:g}" customHeight="1">' + "".join(cells) + "</row>"
+
+    hint = FEEDBACK_HINT + FEEDBACK_HINT_CELLS
+    for r, text, font, alignment in ((1, title, TITLE_FONT, CENTRE), (2, hint, BODY_FONT, LEFT)):
+        scale = font.size / 11
+        height = round(max(MIN_TABLE_ROW, line_count(clean_text(text), full / scale) * LINE_HEIGHT * scale
+                           + ROW_PADDING), 1)
+        rows.append(row_xml(r, height, [_text_cell(f"A{r}", styles.new_xf, text, font=font, alignment=alignment)]))
+        merges.append(f"A{r}:{last}{r}")
+    rows.append(row_xml(_HEADER_ROW, MIN_TABLE_ROW, [
+        _text_cell(a1(_HEADER_ROW, i + 1), styles.new_xf, name, font=HEADER_FONT, alignment=CENTRE, border=GRID,
+                   fill=HEADER_FILL)
+        for i, (name, _) in enumerate(_FEEDBACK_COLUMNS)]))
+
+    row = _HEADER_ROW
+    for i, f in enumerate(findings):
+        row += 1
+        label = SEVERITY_LABELS.get(f.severity, f.severity)
+        values = (i + 1, label, f.sheet, f.cell, f.title, f.message)
+        fill = _fill_for(f.severity)
+        link_col = None
+        if i in links:
+            location, to_cell = links[i]
+            link_col = 4 if to_cell else 3
+            tip = clean_text(f"转到 {f.where or f.sheet}")[:255]
+            hyperlinks.append(f'<hyperlink ref="{a1(row, link_col)}" location={quoteattr(location)} '
+                              f'tooltip={quoteattr(tip)}/>')
+        cells = []
+        for j, value in enumerate(values):
+            style = {"font": LINK_FONT if j + 1 == link_col else BODY_FONT,
+                     "alignment": LEFT if j == ncols - 1 else CENTRE, "border": GRID, "fill": fill}
+            ref = a1(row, j + 1)
+            if isinstance(value, int):
+                cells.append(f'<c r="{ref}" s="{styles.new_xf(**style)}"><v>{value}</v></c>')
+            elif value is None:
+                cells.append(f'<c r="{ref}" s="{styles.new_xf(**style)}"/>')
+            else:
+                cells.append(_text_cell(ref, styles.new_xf, value, **style))
+        need = max(line_count(clean_text(v), widths[j + 1]) for j, v in enumerate(values))
+        rows.append(row_xml(row, round(max(MIN_TABLE_ROW, need * LINE_HEIGHT + ROW_PADDING), 1), cells))
+    if not findings:
+        row += 1
+        cells = [_text_cell(f"A{row}", styles.new_xf, FEEDBACK_NONE, font=BODY_FONT, alignment=CENTRE, border=GRID)]
+        cells += [f'<c r="{a1(row, c)}" s="{styles.new_xf(border=GRID)}"/>' for c in range(2, ncols + 1)]
+        rows.append(row_xml(row, MIN_TABLE_ROW, cells))
+        merges.append(f"A{row}:{last}{row}")
+
+    quoted = "'" + FEEDBACK_SHEET.replace("'", "''") + "'"
+    names: list[tuple[str, str, bool]] = []
+    auto_filter = ""
+    if findings:
+        auto_filter = f'<autoFilter ref="A{_HEADER_ROW}:{last}{row}"/>'
+        names.append(("_xlnm._FilterDatabase", f"{quoted}!$A${_HEADER_ROW}:${last}${row}", True))
+    names.append(("_xlnm.Print_Titles", f"{quoted}!${_HEADER_ROW}:${_HEADER_ROW}", False))
+    names.append(("_xlnm.Print_Area", f"{quoted}!$A$1:${last}${row}", False))
+    cols = "".join(f'<col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>' for c, w in widths.items())
+    footer = escape("&C&A　第 &P 页，共 &N 页")
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheetPr><outlinePr summaryBelow="1" summaryRight="1"/><pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<dimension ref="A1:{last}{row}"/>'
+        '<sheetViews><sheetView tabSelected="1" workbookViewId="0">'
+        f'<pane ySplit="{_HEADER_ROW}" topLeftCell="{a1(_HEADER_ROW + 1, 1)}" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A1" sqref="A1"/></sheetView></sheetViews>'
+        '<sheetFormatPr baseColWidth="8" defaultRowHeight="15"/>'
+        f'<cols>{cols}</cols>'
+        f'<sheetData>{"".join(rows)}</sheetData>'
+        f'{auto_filter}'
+        f'<mergeCells count="{len(merges)}">' + "".join(f'<mergeCell ref="{m}"/>' for m in merges) + '</mergeCells>'
+        + (f'<hyperlinks>{"".join(hyperlinks)}</hyperlinks>' if hyperlinks else "")
+        + '<printOptions horizontalCentered="1"/>'
+        f'<pageMargins left="{PAGE_MARGIN_SIDE}" right="{PAGE_MARGIN_SIDE}" top="{PAGE_MARGIN_END}" '
+        f'bottom="{PAGE_MARGIN_END}" header="{HEADER_FOOTER_MARGIN}" footer="{HEADER_FOOTER_MARGIN}"/>'
+        f'<pageSetup paperSize="{PAPER_A4}" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        f'<headerFooter><oddFooter>{footer}</oddFooter></headerFooter>'
+        '</worksheet>'
+    )
+    return xml.encode("utf-8"), names
+
+
+def _zip_annotated(original: bytes, findings: Sequence[Finding], title: str) -> bytes:
+    """The agency's workbook with the list sheet first and its cells annotated, by editing its zip."""
+    pkg = Package(original)
+    _zip_clear_previous(pkg)
+    links = _zip_annotate(pkg, findings)
+    xml, names = _findings_sheet_xml(pkg, findings, title, links)
+    pkg.insert_first(FEEDBACK_SHEET, xml, names)
+    return pkg.save()
+
+
 def write_feedback(original: bytes | None, findings: Sequence[Finding], target, *, title: str) -> None:
     """Write the feedback workbook for one submitted file to ``target`` (a path or binary file object).
 
     With ``original`` (the bytes of the agency's .xlsx), the result is that
     workbook with a first sheet 问题清单 listing the findings (each linked to its
     cell) and every cell a finding points at filled red (error) or yellow
-    (warning) with one comment giving the rule and the message.  Without it, or
-    when openpyxl cannot load or re-save it, the result holds the list only.
-    The original bytes are only read; all text is written as text.
+    (warning) with one comment giving the rule and the message.  The zip is edited
+    in place where it can be (every other part keeps its bytes), else openpyxl
+    loads and saves it.  Without it, or when neither can handle it, the result
+    holds the list only.  The original bytes are only read; all text is written
+    as text.
     """
     data = None
     if original is not None:
         try:
-            data = _annotated(original, findings, title)
-        except Exception:  # noqa: BLE001 - any workbook openpyxl cannot handle gets the list alone
+            data = _zip_annotated(original, findings, title)
+        except Exception:  # noqa: BLE001 - Unsupported, or anything unforeseen: openpyxl's way
             data = None
+        if data is None:
+            try:
+                data = _annotated(original, findings, title)
+            except Exception:  # noqa: BLE001 - any workbook openpyxl cannot handle gets the list alone
+                data = None
     if data is None:
         data = _list_only(findings, title)
     _save_bytes(data, target)
