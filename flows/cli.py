@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--outbound", metavar="DIR", help="输出文件夹（默认 outbound/，或 NIANBAO_OUTBOUND）")
 
     b = sub.add_parser("bench", help="性能基准：N 份仿真年报跑完整流程，并与三种读取方式比较",
-                       description="生成 N 份仿真年报（约 10% 带常见错误）和 N 个单位的名单，计时完整流程（收件、汇总、报告）"
+                       description="生成 N 份接近实际的仿真年报（约一半带警告：文字部分空白、过短或与表格不符、与上年相比突变；约 10% 带常见错误；"
+                                   "合计有的带缓存值、有的只有公式；文字部分长度接近实际）和 N 个单位的名单，计时完整流程（收件、汇总、报告）"
                                    "和无新文件的重跑，并在同一批文件上测量 openpyxl 只读加载、python-calamine 和朴素 pandas 脚本；"
                                    "每项在新的子进程中测量峰值内存。结果打印为表格并写入工作目录的 bench-results.json。")
     b.add_argument("--n", nargs="+", type=int, default=[60, 1000, 10000], metavar="N", help="报告份数，可给多个（默认 60 1000 10000）")
