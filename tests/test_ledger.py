@@ -5,6 +5,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from nianbao.flows.store.ledger import FINDINGS_AS_DATA, Ledger
 from nianbao.schemas.catalogue import CATALOGUE
 from nianbao.schemas.findings import Finding, make
@@ -82,3 +84,50 @@ def test_a_finding_travels_to_a_worker_process():
                    value="3件", suggestion=" 3")
     again = pickle.loads(pickle.dumps(finding))
     assert again == finding and hash(again) == hash(finding) and again.message == finding.message
+
+
+def test_a_migrated_ledger_takes_a_full_intake_and_makes_the_year(settings):
+    """The previous release's ledger in a county's state folder: the next intake migrates it, records new
+    files after its rows (a rejected agency now accepted, a new agency), and the year's outputs count the
+    old accepted report with the new ones, each once."""
+    import datetime as dt
+    import random
+
+    from conftest import sum_reports
+
+    from nianbao.flows.excel.template import write_template
+    from nianbao.flows.steps.intake import intake
+    from nianbao.flows.steps.sample import valid_values
+    from nianbao.flows.steps.year import write_year_outputs
+    from nianbao.flows.store.roster import Entry, load_roster, write_roster_csv
+
+    justice, audit, finance = "巫山县司法局", "巫山县审计局", "巫山县财政局"
+    settings.state.mkdir(parents=True)
+    shutil.copy(OLD_LEDGER, settings.ledger)
+    settings.roster.write_bytes(write_roster_csv([Entry(justice), Entry(audit), Entry(finance)]))
+    new = {}
+    for seed, agency in enumerate((audit, finance), 1):
+        new[agency] = valid_values(random.Random(seed))
+        write_template(settings.inbound / f"{agency}-2024.xlsx", values={
+            **new[agency], "meta.agency": agency, "meta.year": 2024, "text.overview": "总体情况。", "text.problems": "问题。"})
+
+    result = intake(settings, settle_seconds=0, clock=lambda: dt.datetime(2027, 1, 10, tzinfo=dt.timezone.utc))
+    assert sorted((o.agency, o.status) for o in result.outcomes) == sorted([(audit, "accepted"), (finance, "accepted")])
+    assert list(settings.inbound.iterdir()) == []
+    with Ledger(settings.ledger) as ledger:
+        subs = ledger.submissions()
+        assert ledger.moving() == [] and ledger.db.execute("PRAGMA user_version").fetchone()[0] == FINDINGS_AS_DATA
+    assert [s.id for s in subs] == [1, 2, 3, 4, 5] and len({s.sha256 for s in subs}) == 5
+    assert {s.file_name for s in subs[:3]} == set(_raw(OLD_LEDGER))  # the old rows kept, ahead of the new
+    for sub in subs[3:]:
+        assert Path(sub.archived_path).read_bytes() and sub.accepted
+
+    year = write_year_outputs(settings, 2024, load_roster(settings.roster), with_reports=False)
+    status = {s.agency: (s.status, s.current.file_name if s.current else None) for s in year.statuses}
+    assert status[justice] == ("accepted", "巫山县司法局-2024年报.xlsx")  # recorded by 0.1.0
+    assert status[audit] == ("accepted", f"{audit}-2024.xlsx") and status[finance][0] == "accepted"
+    old_justice = next(s for s in subs if s.agency == justice)
+    assert year.totals == pytest.approx(sum_reports([old_justice.numbers, new[audit], new[finance]]))
+    assert year.rollup_findings == [] and (year.outdir / "rollup.xlsx").exists()
+    status_csv = (year.outdir / "status.csv").read_text(encoding="utf-8-sig")
+    assert justice in status_csv and audit in status_csv and finance in status_csv

@@ -164,7 +164,16 @@ def move_into(src: Path, dst: Path, *, exact: bool = True) -> Path:
 
     With ``exact`` an existing ``dst`` is an error (the ledger names that path);
     without it a free name beside ``dst`` is taken.
+
+    On one file system this is a hard link then an unlink of ``src``: atomic, and a symbolic
+    link moves as the link itself.  Across file systems (``EXDEV``: inbound a network share,
+    say) it is a copy to ``<dst>.part``, an fsync of it, a rename to ``dst`` and an fsync of
+    the archive's folder, and only then an unlink of ``src``: whenever the process dies,
+    ``src`` is still there until ``dst`` is complete and on disk, and the next run completes
+    the move (:func:`finish_moves`), over a ``.part`` an interrupted copy left behind.
     """
+    from nianbao.flows.store.files import fsync_folder
+
     dst.parent.mkdir(parents=True, exist_ok=True)
     final, n = dst, 1
     while not exact and final.exists():
@@ -175,13 +184,26 @@ def move_into(src: Path, dst: Path, *, exact: bool = True) -> Path:
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
             raise
-        if final.exists():
+        if os.path.lexists(final):
             raise FileExistsError(errno.EEXIST, "archive file exists", str(final)) from None
         tmp = final.with_name(final.name + ".part")
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        try:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)  # an interrupted copy's; never written through (it may be a link)
+            shutil.copyfile(src, tmp, follow_symlinks=False)  # a symbolic link is copied as a link, never followed
+            if not os.path.islink(tmp):
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+            try:
+                shutil.copystat(src, tmp, follow_symlinks=False)  # the agency's time stamp, as a link keeps it
+            except OSError:
+                pass  # a file system that keeps no such thing
+            os.replace(tmp, final)
+        except BaseException:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            raise
+        fsync_folder(final.parent)  # the new name on disk before the original goes
     os.unlink(src)
     return final
 
