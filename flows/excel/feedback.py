@@ -68,6 +68,12 @@ COMMENT_LINE = 15  # px
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 
 
+def _finding_row(i: int, f: Finding) -> tuple[tuple, PatternFill]:
+    """The 问题清单 row of the ``i``-th finding (序号, 级别, 工作表, 单元格, 规则, 问题说明) and its fill."""
+    label = SEVERITY_LABELS.get(f.severity, f.severity)
+    return (i + 1, label, f.sheet, f.cell, f.title, f.message), _fill_for(f.severity)
+
+
 def _fill_for(severity: str) -> PatternFill:
     return ERROR_FILL if severity == ERROR else WARNING_FILL
 
@@ -222,9 +228,7 @@ def _write_findings_sheet(
     row = _HEADER_ROW
     for i, f in enumerate(findings):
         row += 1
-        label = SEVERITY_LABELS.get(f.severity, f.severity)
-        values = (i + 1, label, f.sheet, f.cell, f.title, f.message)
-        fill = _fill_for(f.severity)
+        values, fill = _finding_row(i, f)
         for j, value in enumerate(values):
             cell = ws.cell(row=row, column=j + 1)
             if isinstance(value, int):
@@ -392,9 +396,7 @@ def _findings_sheet_xml(pkg: Package, findings: Sequence[Finding], title: str,
     row = _HEADER_ROW
     for i, f in enumerate(findings):
         row += 1
-        label = SEVERITY_LABELS.get(f.severity, f.severity)
-        values = (i + 1, label, f.sheet, f.cell, f.title, f.message)
-        fill = _fill_for(f.severity)
+        values, fill = _finding_row(i, f)
         link_col = None
         if i in links:
             location, to_cell = links[i]
