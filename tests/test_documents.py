@@ -302,3 +302,13 @@ def test_narrative_comes_back_as_written(made, name, texts):
     reader = read_docx if name.endswith(".docx") else read_pdf
     imported = parse_items(reader(made[name]))
     assert imported.texts == texts
+
+
+def test_a_pdf_of_too_many_pages_is_refused_before_its_pages_are_read(tmp_path, monkeypatch):
+    from nianbao.flows.documents import pdf as pdf_module
+    from nianbao.flows.documents.published import ImportFailed, read_items
+
+    data = textless_pdf(tmp_path / "scan.pdf").read_bytes()
+    monkeypatch.setattr(pdf_module, "MAX_PAGES", 0)
+    with pytest.raises(ImportFailed, match=r"scan\.pdf 有 1 页，超过年报的合理篇幅（0 页），不予读取。"):
+        read_items(data, "scan.pdf")

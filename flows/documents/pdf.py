@@ -29,6 +29,12 @@ from nianbao.schemas.published import Line
 import pdfplumber
 
 PAGE_OFFSET = 100_000.0
+MAX_PAGES = 200
+"""A published report has a few dozen pages at most; a longer PDF is refused before its pages are read."""
+
+
+class TooManyPages(ValueError):
+    """The PDF has more than :data:`MAX_PAGES` pages."""
 """Added to y once per page: page 2's top is below page 1's bottom."""
 X_TOLERANCE = 1.5
 """Characters further apart than this (points) are separate words: the columns of a table are."""
@@ -324,6 +330,8 @@ def read_pdf(data: bytes) -> list[Line | Grid]:
     out: list[Line | Grid] = []
     pending: list[tuple[_TextLine, float]] | None = None  # the WORDS region being gathered
     with pdfplumber.open(io.BytesIO(data)) as pdf:
+        if len(pdf.pages) > MAX_PAGES:
+            raise TooManyPages(len(pdf.pages))
         for index, page in enumerate(pdf.pages):
             for _, item in _page_items(page, index):
                 if isinstance(item, tuple):

@@ -74,10 +74,12 @@ def read_items(data: bytes, name: str = "") -> tuple[list[Item], str]:
         except Exception:  # noqa: BLE001 - python-docx on a damaged file: say so, never a traceback
             raise ImportFailed(f"{name} 无法作为 Word 文档读取（文件可能已损坏），请用 Word/WPS 打开后重新另存为 .docx。") from None
     elif kind == "pdf":
-        from .pdf import read_pdf
+        from .pdf import MAX_PAGES, TooManyPages, read_pdf
 
         try:
             items = read_pdf(data)
+        except TooManyPages as exc:
+            raise ImportFailed(f"{name} 有 {exc.args[0]} 页，超过年报的合理篇幅（{MAX_PAGES} 页），不予读取。") from None
         except Exception:  # noqa: BLE001 - pdfminer on a damaged or encrypted file
             raise ImportFailed(f"{name} 无法作为 PDF 读取，可能已损坏或设置了密码。请提供完整的 PDF 或 Word 文档。") from None
         if not items:
