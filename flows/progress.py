@@ -32,10 +32,15 @@ def duration_text(seconds: float) -> str:
     return f"{s // 3600} 小时 {s % 3600 // 60:02d} 分"
 
 
+ESTIMATE_AFTER = 20
+"""Items done before the time left is estimated (or 2 % of them): the first few carry the start-up of workers,
+and an estimate from them says hours for a minute's work."""
+
+
 def progress_text(label: str, done: int, total: int, elapsed: float) -> str:
     pct = int(done * 100 / total) if total else 100
     text = f"{label} {done}/{total}（{pct}%）"
-    if 0 < done < total and elapsed > 0:
+    if 0 < done < total and elapsed > 0 and done >= min(ESTIMATE_AFTER, total * 0.02):
         text += f"，预计还需 {duration_text(elapsed / done * (total - done))}"
     elif done >= total:
         text += f"，用时 {duration_text(elapsed)}"

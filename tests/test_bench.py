@@ -105,6 +105,8 @@ def test_progress_text():
     assert duration_text(5) == "5 秒" and duration_text(65) == "1 分 05 秒" and duration_text(3720) == "1 小时 02 分"
     assert progress_text("收件", 3200, 10000, 30.0) == "收件 3200/10000（32%），预计还需 1 分 04 秒"
     assert progress_text("收件", 10, 10, 8.0) == "收件 10/10（100%），用时 8 秒"
+    # the first item of 5,508 took 6 s (workers starting): no estimate of 9 hours from it
+    assert progress_text("2024 年度反馈表", 1, 5508, 5.9) == "2024 年度反馈表 1/5508（0%）"
 
 
 def test_progress_lines_when_not_a_terminal():
