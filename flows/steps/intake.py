@@ -43,7 +43,7 @@ from nianbao.flows.settings import Settings
 
 NOT_SUBMISSIONS = ("~$", ".~lock.", "._")  # Excel/WPS and LibreOffice lock files, macOS resource forks
 DEFAULT_SETTLE_SECONDS = 5.0  # a file modified more recently may still be being written
-DEFAULT_BATCH = 1000  # files checked together: the pandera schema costs about the same for 200 reports as for 1,000
+DEFAULT_BATCH = 200
 
 
 @dataclass
