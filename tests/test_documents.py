@@ -312,3 +312,12 @@ def test_a_pdf_of_too_many_pages_is_refused_before_its_pages_are_read(tmp_path, 
     monkeypatch.setattr(pdf_module, "MAX_PAGES", 0)
     with pytest.raises(ImportFailed, match=r"scan\.pdf 有 1 页，超过年报的合理篇幅（0 页），不予读取。"):
         read_items(data, "scan.pdf")
+
+
+def test_look_alike_radicals_from_pdf_writers_become_the_ideographs():
+    from nianbao.flows.documents.pdf import plain_hanzi
+
+    # Chromium's PDFs map 一, 工, 山 to Kangxi radicals and 页, 黄 to CJK radicals
+    assert plain_hanzi("巫⼭县2024年政府信息公开⼯作年度报告 第 1 ⻚ ⻩⾊ ⼀、总体情况") == \
+        "巫山县2024年政府信息公开工作年度报告 第 1 页 黄色 一、总体情况"
+    assert is_heading(plain_hanzi("⼆、主动公开政府信息情况"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import unicodedata
 import statistics
 from dataclasses import dataclass, field
 
@@ -146,9 +147,20 @@ def _cell_text(words: list[_Word]) -> str:
     return "\n".join(line.text for line in _lines(words))
 
 
+_KANGXI = re.compile("[\u2f00-\u2fd5]")
+_RADICALS = str.maketrans("⺟⺠⻅⻆⻉⻋⻓⻔⻗⻘⻙⻚⻛⻜⻝⻢⻣⻤⻥⻦⻧⻨⻩⻬⻮⻰⻳",
+                          "母民见角贝车长门雨青韦页风飞食马骨鬼鱼鸟卤麦黄齐齿龙龟")
+
+
+def plain_hanzi(text: str) -> str:
+    """Text as written: some PDF writers (Chromium among them) map ideographs to the look-alike Kangxi
+    radicals (⼀ for 一, ⼯ for 工) and CJK radicals (⻚ for 页, ⻩ for 黄); they become the ideographs again."""
+    return _KANGXI.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text).translate(_RADICALS)
+
+
 def _page_words(page) -> list[_Word]:
     words = page.extract_words(**WORD_SETTINGS)
-    return [_Word(w["text"], float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]))
+    return [_Word(plain_hanzi(w["text"]), float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]))
             for w in words if w.get("upright", True) and w["text"].strip()]
 
 
