@@ -35,7 +35,8 @@ from html.parser import HTMLParser
 from .findings import Finding, has_errors, make
 from .form import FORM, OLD_2019_MARKERS, SECTIONS, TEXT_FIELDS, Form
 from .layout import LAYOUT
-from .placement import EMPTY, NON_NUMBER, Grid, Placed, classify, grid_from_rows, grid_from_spans, place_table
+from .placement import (EMPTY, NON_NUMBER, Grid, Placed, classify, grid_from_rows, grid_from_spans, place_table,
+                        squeeze)
 from .report import Report
 
 # --------------------------------------------------------------------------
@@ -265,10 +266,6 @@ Item = Line | Grid
 """What a document is made of, in reading order: paragraphs (and text rows) and tables."""
 
 
-def _norm(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
 def match_heading(line: Item, index: int) -> str | None:
     """If ``line`` is the heading of section ``index`` (0…5), the text following the heading on that line."""
     if not isinstance(line, Line):
@@ -276,8 +273,8 @@ def match_heading(line: Item, index: int) -> str | None:
     cells = [c for c in line.cells if c.strip()]
     if len(cells) != 1:
         return None
-    text = _norm(cells[0]).strip(_DECORATION)
-    title = _norm(SECTIONS[index])
+    text = squeeze(cells[0]).strip(_DECORATION)
+    title = squeeze(SECTIONS[index])
     m = _NUMERAL_PREFIX.match(text)
     if not m or m.group(1) != title[0]:
         return None
@@ -291,7 +288,7 @@ def match_heading(line: Item, index: int) -> str | None:
     consumed = len(text) - len(rest) + len(body)
     original = cells[0].strip().lstrip(_DECORATION)
     for i in range(len(original) + 1):
-        if len(_norm(original[:i])) >= consumed:
+        if len(squeeze(original[:i])) >= consumed:
             return original[i:].strip(_DECORATION + "：:。.")
     return ""
 
@@ -356,7 +353,7 @@ def title_of(texts) -> tuple[str, int] | None:
     """(agency, year) from the report's title (``平潭综合实验区2024年度政府信息公开工作年度报告``), if one of
     ``texts`` (the first lines of the document, a page title) carries it."""
     for text in texts:
-        m = _TITLE.match(_norm(text).strip(_DECORATION + "《》“”\"'"))
+        m = _TITLE.match(squeeze(text).strip(_DECORATION + "《》“”\"'"))
         if m:
             agency = m.group("agency").strip("_-—|：: ")
             if agency:
@@ -426,8 +423,8 @@ _PROBLEM_RULES = {
 
 
 def _old_format(items: list[Item]) -> str | None:
-    text = _norm("\n".join(item_text(item) for item in items))
-    return next((m for m in OLD_2019_MARKERS if _norm(m) in text), None)
+    text = squeeze("\n".join(item_text(item) for item in items))
+    return next((m for m in OLD_2019_MARKERS if squeeze(m) in text), None)
 
 
 def parse_items(items: list[Item], *, source: str = "", form: Form = FORM) -> Imported:
@@ -470,9 +467,6 @@ def parse_items(items: list[Item], *, source: str = "", form: Form = FORM) -> Im
         for problem in placed.problems:
             findings.append(make(_PROBLEM_RULES[problem.kind], sheet=table.sheet, code=problem.code, file=source,
                                  number=table.number, **problem.detail))
-        if not placed.problems and not placed.complete:  # cannot happen: every unplaced cell has its cause
-            findings.append(make("import.rows", sheet=table.sheet, file=source, number=table.number,
-                                 count=len(placed.codes) - len(placed.values), rows="（未能确定的单元格）"))
         # what was placed is kept even when the table is refused: each value stood under its own row and
         # column (a template pre-filled with it is an agency's starting point); unambiguous says whether all did
         for code in placed.codes:

@@ -24,8 +24,8 @@ import statistics
 from dataclasses import dataclass, field
 
 from nianbao.schemas.form import SECTIONS
-from nianbao.schemas.placement import GRID, NON_NUMBER, NUMBER, WORDS, Box, Grid, classify, norm, similarity, squeeze
-from nianbao.schemas.published import Line
+from nianbao.schemas.placement import GRID, NON_NUMBER, NUMBER, WORDS, Box, Grid, classify, squeeze
+from nianbao.schemas.published import Line, match_heading
 
 import pdfplumber
 
@@ -46,7 +46,6 @@ MARGIN_SHARE = 0.12
 _PAGE_NUMBER = re.compile(
     r"^(?:[-—–－_·\s]*\d{1,4}[-—–－_·\s]*|第\d{1,4}页(?:[,，]?共\d{1,4}页)?|\d{1,4}/\d{1,4}|-?\s*\d+\s*-?)$")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
-_SECTION_NORMS = tuple(norm(s) for s in SECTIONS)
 _SENTENCE_END = ("。", "；", "：", ";", ":", "！", "？")
 
 
@@ -171,11 +170,8 @@ def _page_words(page) -> list[_Word]:
 
 def is_heading(text: str) -> bool:
     """A line that is one of the six section headings (一、总体情况 …), perhaps with a little more."""
-    squeezed = squeeze(text)
-    if not re.match(r"^[一二三四五六七八九十]+[、.．]", squeezed):
-        return False
-    normed = norm(squeezed)
-    return any(normed.startswith(s) or similarity(s, normed) >= 0.8 for s in _SECTION_NORMS)
+    line = Line((text,))
+    return any(match_heading(line, index) is not None for index in range(len(SECTIONS)))
 
 
 def _column_gap(line: _TextLine) -> float:
