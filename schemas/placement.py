@@ -425,10 +425,6 @@ class Placed:
     problems: list[Problem] = field(default_factory=list)
     codes: tuple[str, ...] = ()
 
-    @property
-    def complete(self) -> bool:
-        return not self.problems and set(self.values) == set(self.codes)
-
 
 @dataclass
 class _Slot:
